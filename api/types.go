@@ -1,0 +1,237 @@
+// Package api holds minipod's Pod types: the subset of Kubernetes' core/v1 Pod that minipod
+// implements, with Kubernetes' JSON field names, so a manifest and a status file read exactly
+// like a Kubernetes Pod. The types are minipod's own rather than k8s.io/api's because linking
+// k8s.io/api costs every minipod process (the per-pod monitor included) about 7 MB of RSS.
+package api
+
+import (
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/resource"
+)
+
+// Time marshals as RFC 3339 with second precision, like metav1.Time.
+type Time struct{ time.Time }
+
+// Pod is a Kubernetes v1 Pod.
+type Pod struct {
+	APIVersion string     `json:"apiVersion"`
+	Kind       string     `json:"kind"`
+	Metadata   ObjectMeta `json:"metadata"`
+	Spec       PodSpec    `json:"spec"`
+	Status     PodStatus  `json:"status,omitempty"`
+}
+
+type ObjectMeta struct {
+	Name              string            `json:"name"`
+	Namespace         string            `json:"namespace,omitempty"`
+	UID               string            `json:"uid,omitempty"`
+	Labels            map[string]string `json:"labels,omitempty"`
+	Annotations       map[string]string `json:"annotations,omitempty"`
+	CreationTimestamp *Time             `json:"creationTimestamp,omitempty"`
+	DeletionTimestamp *Time             `json:"deletionTimestamp,omitempty"`
+}
+
+type RestartPolicy string
+
+const (
+	RestartPolicyAlways    RestartPolicy = "Always"
+	RestartPolicyOnFailure RestartPolicy = "OnFailure"
+	RestartPolicyNever     RestartPolicy = "Never"
+)
+
+type PodSpec struct {
+	Containers                    []Container   `json:"containers"`
+	Volumes                       []Volume      `json:"volumes,omitempty"`
+	RestartPolicy                 RestartPolicy `json:"restartPolicy,omitempty"`
+	TerminationGracePeriodSeconds *int64        `json:"terminationGracePeriodSeconds,omitempty"`
+	Hostname                      string        `json:"hostname,omitempty"`
+}
+
+type PullPolicy string
+
+const (
+	PullAlways       PullPolicy = "Always"
+	PullIfNotPresent PullPolicy = "IfNotPresent"
+	PullNever        PullPolicy = "Never"
+)
+
+type Container struct {
+	Name            string        `json:"name"`
+	Image           string        `json:"image,omitempty"`
+	Command         []string      `json:"command,omitempty"`
+	Args            []string      `json:"args,omitempty"`
+	WorkingDir      string        `json:"workingDir,omitempty"`
+	Env             []EnvVar      `json:"env,omitempty"`
+	VolumeMounts    []VolumeMount `json:"volumeMounts,omitempty"`
+	ImagePullPolicy PullPolicy    `json:"imagePullPolicy,omitempty"`
+}
+
+type EnvVar struct {
+	Name  string `json:"name"`
+	Value string `json:"value,omitempty"`
+}
+
+type VolumeMount struct {
+	Name      string `json:"name"`
+	ReadOnly  bool   `json:"readOnly,omitempty"`
+	MountPath string `json:"mountPath"`
+	SubPath   string `json:"subPath,omitempty"`
+}
+
+type Volume struct {
+	Name     string                `json:"name"`
+	HostPath *HostPathVolumeSource `json:"hostPath,omitempty"`
+	EmptyDir *EmptyDirVolumeSource `json:"emptyDir,omitempty"`
+}
+
+type StorageMedium string
+
+const (
+	StorageMediumDefault StorageMedium = ""
+	StorageMediumMemory  StorageMedium = "Memory"
+)
+
+type EmptyDirVolumeSource struct {
+	Medium    StorageMedium      `json:"medium,omitempty"`
+	SizeLimit *resource.Quantity `json:"sizeLimit,omitempty"`
+}
+
+type HostPathType string
+
+const (
+	HostPathUnset             HostPathType = ""
+	HostPathDirectoryOrCreate HostPathType = "DirectoryOrCreate"
+	HostPathDirectory         HostPathType = "Directory"
+	HostPathFileOrCreate      HostPathType = "FileOrCreate"
+	HostPathFile              HostPathType = "File"
+	HostPathSocket            HostPathType = "Socket"
+	HostPathCharDev           HostPathType = "CharDevice"
+	HostPathBlockDev          HostPathType = "BlockDevice"
+)
+
+type HostPathVolumeSource struct {
+	Path string        `json:"path"`
+	Type *HostPathType `json:"type,omitempty"`
+}
+
+type PodPhase string
+
+const (
+	PodPending   PodPhase = "Pending"
+	PodRunning   PodPhase = "Running"
+	PodSucceeded PodPhase = "Succeeded"
+	PodFailed    PodPhase = "Failed"
+	PodUnknown   PodPhase = "Unknown"
+)
+
+type ConditionStatus string
+
+const (
+	ConditionTrue    ConditionStatus = "True"
+	ConditionFalse   ConditionStatus = "False"
+	ConditionUnknown ConditionStatus = "Unknown"
+)
+
+type PodConditionType string
+
+const (
+	PodScheduled              PodConditionType = "PodScheduled"
+	PodReadyToStartContainers PodConditionType = "PodReadyToStartContainers"
+	PodInitialized            PodConditionType = "Initialized"
+	ContainersReady           PodConditionType = "ContainersReady"
+	PodReady                  PodConditionType = "Ready"
+)
+
+type PodCondition struct {
+	Type               PodConditionType `json:"type"`
+	Status             ConditionStatus  `json:"status"`
+	LastProbeTime      *Time            `json:"lastProbeTime"`
+	LastTransitionTime Time             `json:"lastTransitionTime"`
+	Reason             string           `json:"reason,omitempty"`
+	Message            string           `json:"message,omitempty"`
+}
+
+type PodIP struct {
+	IP string `json:"ip"`
+}
+
+type HostIP struct {
+	IP string `json:"ip"`
+}
+
+type PodStatus struct {
+	Phase             PodPhase          `json:"phase,omitempty"`
+	Conditions        []PodCondition    `json:"conditions,omitempty"`
+	Message           string            `json:"message,omitempty"`
+	Reason            string            `json:"reason,omitempty"`
+	HostIP            string            `json:"hostIP,omitempty"`
+	HostIPs           []HostIP          `json:"hostIPs,omitempty"`
+	PodIP             string            `json:"podIP,omitempty"`
+	PodIPs            []PodIP           `json:"podIPs,omitempty"`
+	StartTime         *Time             `json:"startTime,omitempty"`
+	ContainerStatuses []ContainerStatus `json:"containerStatuses,omitempty"`
+}
+
+type ContainerStateWaiting struct {
+	Reason  string `json:"reason,omitempty"`
+	Message string `json:"message,omitempty"`
+}
+
+type ContainerStateRunning struct {
+	StartedAt Time `json:"startedAt"`
+}
+
+type ContainerStateTerminated struct {
+	ExitCode    int32  `json:"exitCode"`
+	Signal      int32  `json:"signal,omitempty"`
+	Reason      string `json:"reason,omitempty"`
+	Message     string `json:"message,omitempty"`
+	StartedAt   Time   `json:"startedAt"`
+	FinishedAt  Time   `json:"finishedAt"`
+	ContainerID string `json:"containerID,omitempty"`
+}
+
+// ContainerState holds exactly one of its members, like Kubernetes'.
+type ContainerState struct {
+	Waiting    *ContainerStateWaiting    `json:"waiting,omitempty"`
+	Running    *ContainerStateRunning    `json:"running,omitempty"`
+	Terminated *ContainerStateTerminated `json:"terminated,omitempty"`
+}
+
+type ContainerStatus struct {
+	Name         string         `json:"name"`
+	State        ContainerState `json:"state,omitempty"`
+	LastState    ContainerState `json:"lastState,omitempty"`
+	Ready        bool           `json:"ready"`
+	RestartCount int32          `json:"restartCount"`
+	Image        string         `json:"image"`
+	ImageID      string         `json:"imageID"`
+	ContainerID  string         `json:"containerID,omitempty"`
+	Started      *bool          `json:"started,omitempty"`
+}
+
+func NewTime(t time.Time) Time { return Time{t.UTC().Truncate(time.Second)} }
+
+func (t Time) MarshalJSON() ([]byte, error) {
+	if t.IsZero() {
+		return []byte("null"), nil
+	}
+	return []byte(`"` + t.UTC().Format(time.RFC3339) + `"`), nil
+}
+
+func (t *Time) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		t.Time = time.Time{}
+		return nil
+	}
+	if len(b) < 2 || b[0] != '"' {
+		return &time.ParseError{Layout: time.RFC3339, Value: string(b)}
+	}
+	v, err := time.Parse(time.RFC3339, string(b[1:len(b)-1]))
+	if err != nil {
+		return err
+	}
+	t.Time = v
+	return nil
+}
