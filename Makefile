@@ -1,0 +1,50 @@
+# minipod: `make` builds bin/minipod; `sudo make demo` runs the example pod;
+# `sudo make check` runs every test (unit and root integration).
+SHELL   := /bin/bash
+GO      ?= go
+BIN     := bin/minipod
+# The example manifest names this path: an unpacked busybox root filesystem.
+ROOTFS  := /var/lib/minipod/rootfs/busybox
+SOURCES := $(shell find . -name '*.go' -not -path './integration/*') go.mod go.sum
+
+.PHONY: all build test integration check demo bench deps clean vet
+
+all: build
+
+build: $(BIN)
+
+$(BIN): $(SOURCES)
+	CGO_ENABLED=1 $(GO) build -trimpath -o $(BIN) ./cmd/minipod
+
+deps:
+	@scripts/deps.sh
+
+$(ROOTFS):
+	scripts/mkrootfs.sh $(ROOTFS)
+
+vet:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt: files above need formatting'; exit 1; }
+	$(GO) vet ./...
+	$(GO) vet -tags integration ./integration/
+
+# Unit tests: no root needed (root-only cases skip themselves).
+test:
+	$(GO) test ./...
+
+# Root-only end-to-end tests of the real binary.
+integration:
+	$(GO) test -tags integration -count=1 -timeout 20m ./integration/
+
+# Everything, as CI runs it.
+check: deps vet
+	$(GO) test -count=1 ./...
+	$(GO) test -tags integration -count=1 -timeout 20m -v ./integration/
+
+demo: deps $(BIN) $(ROOTFS)
+	$(BIN) run examples/hello-pod.yaml
+
+bench: deps $(BIN) $(ROOTFS)
+	$(GO) test -tags integration -run '^$$' -bench . -benchtime 1x -timeout 30m ./integration/
+
+clean:
+	rm -rf bin

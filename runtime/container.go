@@ -1,0 +1,395 @@
+package runtime
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/opencontainers/runc/libcontainer"
+	"github.com/opencontainers/runc/libcontainer/specconv"
+	"golang.org/x/sys/unix"
+
+	"github.com/minipod/minipod/api"
+	"github.com/minipod/minipod/crilog"
+	"github.com/minipod/minipod/image"
+	"github.com/minipod/minipod/ocispec"
+	"github.com/minipod/minipod/volume"
+)
+
+// running is one started container instance.
+type running struct {
+	lc         *libcontainer.Container
+	proc       *libcontainer.Process
+	stopSignal unix.Signal
+	oom        <-chan struct{}
+	logs       sync.WaitGroup // the stdout and stderr copiers
+	logFile    *os.File
+}
+
+func (r *running) signal(sig unix.Signal) {
+	if err := r.proc.Signal(sig); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		// The process may have exited between the exit and its reaping; nothing to do.
+		_ = err
+	}
+}
+
+// supervise runs container i for the pod's whole life: it starts it, records every exit,
+// and restarts it per restartPolicy with the kubelet's crash-loop back-off.
+func (m *monitor) supervise(i int) {
+	c := &m.pod.Spec.Containers[i]
+	img := m.pullImage(i)
+	if img == nil {
+		return
+	}
+	rootfs, err := m.prepareRootfsDirs(c.Name)
+	if err != nil {
+		m.setTerminated(i, startError(err))
+		return
+	}
+	for restarts := int32(0); ; restarts++ {
+		term := m.runOnce(i, img, rootfs, restarts)
+		if term == nil || !m.shouldRestart(term.ExitCode) {
+			return
+		}
+		if wait := m.crashes.Remaining(c.Name, term.FinishedAt.Time, time.Now()); wait > 0 {
+			m.setWaiting(i, "CrashLoopBackOff", fmt.Sprintf("back-off %s restarting failed container=%s pod=%s_%s(%s)",
+				wait.Round(time.Millisecond), c.Name, m.pod.Metadata.Name, m.pod.Metadata.Namespace, m.pod.Metadata.UID))
+			select {
+			case <-time.After(wait):
+			case <-m.stopc:
+				return
+			}
+		}
+		m.crashes.Next(c.Name, time.Now())
+	}
+}
+
+// shouldRestart applies restartPolicy to an exit (pkg/kubelet/container/helpers.go ShouldContainerBeRestarted).
+func (m *monitor) shouldRestart(exitCode int32) bool {
+	if m.isStopping() {
+		return false
+	}
+	switch m.pod.Spec.RestartPolicy {
+	case api.RestartPolicyNever:
+		return false
+	case api.RestartPolicyOnFailure:
+		return exitCode != 0
+	}
+	return true
+}
+
+// pullImage resolves container i's image, retrying with the image back-off while the
+// image is unavailable. It returns nil when the container will never start.
+func (m *monitor) pullImage(i int) *image.Image {
+	c := &m.pod.Spec.Containers[i]
+	for attempt := 0; ; attempt++ {
+		img, err := m.images.Resolve(m.ctx, c.Image)
+		if err == nil {
+			m.mu.Lock()
+			m.pod.Status.ContainerStatuses[i].ImageID = img.ID
+			m.mu.Unlock()
+			return img
+		}
+		if m.isStopping() {
+			return nil
+		}
+		if errors.Is(err, image.ErrInvalidReference) {
+			m.setWaiting(i, "InvalidImageName", err.Error())
+			return nil
+		}
+		reason := "ErrImagePull"
+		if attempt > 0 {
+			reason = "ImagePullBackOff"
+		}
+		m.setWaiting(i, reason, err.Error())
+		m.pulls.Next(c.Image, time.Now())
+		select {
+		case <-time.After(m.pulls.Remaining(c.Image, time.Now(), time.Now())):
+		case <-m.stopc:
+			return nil
+		}
+	}
+}
+
+// runOnce starts one instance of container i and waits for it to exit. It returns the
+// terminated state, or nil if the pod began stopping before the container started.
+func (m *monitor) runOnce(i int, img *image.Image, rootfs string, restarts int32) *api.ContainerStateTerminated {
+	if !m.waitSandbox() {
+		return nil
+	}
+	started := time.Now()
+	r, err := m.start(i, img, rootfs, restarts)
+	if err != nil {
+		term := startError(err)
+		m.setTerminated(i, term)
+		return term
+	}
+	m.setRunning(i, started, restarts, r)
+	state, err := r.proc.Wait()
+	finished := time.Now()
+	r.logs.Wait()
+	r.logFile.Close()
+	term := exitState(state, err)
+	select {
+	case _, ok := <-r.oom:
+		if ok {
+			term.Reason = "OOMKilled"
+		}
+	default:
+	}
+	term.StartedAt = api.NewTime(started)
+	term.FinishedAt = api.NewTime(finished)
+	term.FinishedAt.Time = finished // keep sub-second precision for the back-off arithmetic
+	m.setTerminated(i, term)
+	if err := r.lc.Destroy(); err != nil {
+		m.log.Error("destroy container", "container", m.pod.Spec.Containers[i].Name, "err", err)
+	}
+	return term
+}
+
+func startError(err error) *api.ContainerStateTerminated {
+	now := time.Now()
+	// containerd reports a container that could not start with exit code 128 and reason
+	// StartError (internal/cri/server/helpers.go).
+	return &api.ContainerStateTerminated{ExitCode: 128, Reason: "StartError", Message: err.Error(), FinishedAt: api.Time{Time: now}}
+}
+
+func exitState(state *os.ProcessState, err error) *api.ContainerStateTerminated {
+	t := &api.ContainerStateTerminated{}
+	if state == nil {
+		t.ExitCode = 255
+		t.Reason = "Error"
+		if err != nil {
+			t.Message = err.Error()
+		}
+		return t
+	}
+	ws := state.Sys().(syscall.WaitStatus)
+	if ws.Signaled() {
+		// Runtimes report death by signal N as exit code 128+N.
+		t.Signal = int32(ws.Signal())
+		t.ExitCode = 128 + t.Signal
+	} else {
+		t.ExitCode = int32(ws.ExitStatus())
+	}
+	t.Reason = "Error"
+	if t.ExitCode == 0 {
+		t.Reason = "Completed"
+	}
+	return t
+}
+
+// start creates and runs one container instance on a fresh copy-on-write root filesystem.
+func (m *monitor) start(i int, img *image.Image, rootfs string, restarts int32) (r *running, err error) {
+	c := &m.pod.Spec.Containers[i]
+	rec := m.rec
+	if err := mountRootfs(rootfs, img.Layers); err != nil {
+		return nil, err
+	}
+	argv, env, cwd, err := image.Process(c, img.Config)
+	if err != nil {
+		return nil, err
+	}
+	hostname := m.pod.Spec.Hostname
+	if hostname == "" {
+		hostname = m.pod.Metadata.Name
+	}
+	if !slices.ContainsFunc(env, func(e string) bool { return strings.HasPrefix(e, "HOSTNAME=") }) {
+		env = append(env, "HOSTNAME="+hostname)
+	}
+	mounts := []ocispec.Mount{
+		{Source: filepath.Join(rec.dataDir(), "etc", "hosts"), Destination: "/etc/hosts"},
+		{Source: filepath.Join(rec.dataDir(), "etc", "hostname"), Destination: "/etc/hostname"},
+		{Source: filepath.Join(rec.dataDir(), "etc", "resolv.conf"), Destination: "/etc/resolv.conf"},
+	}
+	vm, err := volume.Mounts(c, i, m.volumes)
+	if err != nil {
+		return nil, err
+	}
+	nsDir := filepath.Join(rec.Config.nsDir(), rec.uid())
+	spec := ocispec.Build(ocispec.Input{
+		Args: argv, Env: env, Cwd: cwd,
+		RootfsPath:  rootfs,
+		NetNSPath:   m.sb.NetNSPath,
+		IPCNSPath:   filepath.Join(nsDir, "ipc"),
+		UTSNSPath:   filepath.Join(nsDir, "uts"),
+		CgroupsPath: rec.cgroupPath() + "/" + c.Name,
+		ShmPath:     filepath.Join(rec.dataDir(), "shm"),
+		Mounts:      append(mounts, vm...),
+	})
+	cfg, err := specconv.CreateLibcontainerConfig(&specconv.CreateOpts{CgroupName: rec.containerID(c.Name), Spec: spec})
+	if err != nil {
+		return nil, err
+	}
+	id := rec.containerID(c.Name)
+	lc, err := libcontainer.Create(rec.Config.containersDir(), id, cfg)
+	if errors.Is(err, libcontainer.ErrExist) {
+		// Left by an instance whose cleanup failed: remove it and try once more.
+		destroyContainer(rec.Config.containersDir(), id)
+		lc, err = libcontainer.Create(rec.Config.containersDir(), id, cfg)
+	}
+	if err != nil {
+		return nil, err
+	}
+	r = &running{lc: lc, stopSignal: stopSignal(img.Config.StopSignal)}
+	defer func() {
+		if err != nil {
+			lc.Destroy()
+		}
+	}()
+	logPath := filepath.Join(rec.logDir(), c.Name, fmt.Sprintf("%d.log", restarts))
+	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
+		return nil, err
+	}
+	r.logFile, err = os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
+	if err != nil {
+		return nil, err
+	}
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		r.logFile.Close()
+		return nil, err
+	}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		r.logFile.Close()
+		outR.Close()
+		outW.Close()
+		return nil, err
+	}
+	r.proc = &libcontainer.Process{Args: argv, Env: env, Cwd: cwd, Stdout: outW, Stderr: errW, Init: true}
+	runErr := lc.Run(r.proc)
+	outW.Close()
+	errW.Close()
+	r.logs.Add(2)
+	for _, s := range []struct {
+		name string
+		r    io.ReadCloser
+	}{{"stdout", outR}, {"stderr", errR}} {
+		go func() {
+			defer r.logs.Done()
+			defer s.r.Close()
+			crilog.Copy(r.logFile, s.name, s.r, time.Now)
+		}()
+	}
+	if runErr != nil {
+		r.logs.Wait()
+		r.logFile.Close()
+		return nil, runErr
+	}
+	if oom, err := lc.NotifyOOM(); err == nil {
+		r.oom = oom
+	}
+	return r, nil
+}
+
+func stopSignal(name string) unix.Signal {
+	if name != "" {
+		if s := unix.SignalNum(strings.TrimPrefix(strings.ToUpper(name), "SIG")); s != 0 {
+			return s
+		}
+		if s := unix.SignalNum("SIG" + strings.TrimPrefix(strings.ToUpper(name), "SIG")); s != 0 {
+			return s
+		}
+	}
+	return unix.SIGTERM
+}
+
+// setWaiting, setRunning and setTerminated record container state changes the way the
+// kubelet reports them, and write the status file.
+func (m *monitor) setWaiting(i int, reason, msg string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	cs := &m.pod.Status.ContainerStatuses[i]
+	if cs.State.Terminated != nil {
+		cs.LastState = api.ContainerState{Terminated: cs.State.Terminated}
+	}
+	cs.State = api.ContainerState{Waiting: &api.ContainerStateWaiting{Reason: reason, Message: msg}}
+	m.updateLocked()
+}
+
+func (m *monitor) setRunning(i int, started time.Time, restarts int32, r *running) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	cs := &m.pod.Status.ContainerStatuses[i]
+	if cs.State.Terminated != nil {
+		cs.LastState = api.ContainerState{Terminated: cs.State.Terminated}
+	}
+	cs.State = api.ContainerState{Running: &api.ContainerStateRunning{StartedAt: api.NewTime(started)}}
+	cs.RestartCount = restarts
+	cs.ContainerID = "minipod://" + r.lc.ID()
+	t := true
+	cs.Started = &t
+	// Without a readiness probe a running container is ready.
+	cs.Ready = true
+	m.procs[i] = r
+	switch {
+	case m.killNow:
+		r.signal(unix.SIGKILL)
+	case m.stopping:
+		r.signal(r.stopSignal)
+	}
+	m.updateLocked()
+}
+
+func (m *monitor) setTerminated(i int, t *api.ContainerStateTerminated) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.procs, i)
+	cs := &m.pod.Status.ContainerStatuses[i]
+	if cs.State.Terminated != nil {
+		cs.LastState = api.ContainerState{Terminated: cs.State.Terminated}
+	}
+	t.ContainerID = cs.ContainerID
+	cs.State = api.ContainerState{Terminated: t}
+	cs.Ready = false
+	f := false
+	cs.Started = &f
+	m.updateLocked()
+}
+
+// prepareRootfsDirs returns the mount point of container name's root filesystem.
+func (m *monitor) prepareRootfsDirs(name string) (string, error) {
+	dir := filepath.Join(m.rec.dataDir(), "containers", name)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, "rootfs"), nil
+}
+
+// mountRootfs mounts a fresh overlay at rootfs: the image layers read-only below and an
+// empty upper layer, so every (re)start begins from the image, as in Kubernetes.
+func mountRootfs(rootfs string, layers []string) error {
+	dir := filepath.Dir(rootfs)
+	upper, work := filepath.Join(dir, "upper"), filepath.Join(dir, "work")
+	if err := unix.Unmount(rootfs, unix.MNT_DETACH); err != nil && err != unix.EINVAL && err != unix.ENOENT {
+		return fmt.Errorf("unmount previous root filesystem: %w", err)
+	}
+	for _, d := range []string{upper, work} {
+		if err := os.RemoveAll(d); err != nil {
+			return err
+		}
+	}
+	for _, d := range []string{upper, work, rootfs} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+	}
+	lower := make([]string, len(layers))
+	for i, l := range layers {
+		lower[len(layers)-1-i] = l
+	}
+	// volatile: the upper layer is thrown away at the next start, so skip its syncs.
+	opts := fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s,volatile", strings.Join(lower, ":"), upper, work)
+	if err := unix.Mount("overlay", rootfs, "overlay", 0, opts); err != nil {
+		return fmt.Errorf("mount overlay root filesystem: %w", err)
+	}
+	return nil
+}

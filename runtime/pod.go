@@ -1,0 +1,224 @@
+package runtime
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/minipod/minipod/api"
+)
+
+var (
+	ErrPodExists   = errors.New("pod already exists")
+	ErrPodNotFound = errors.New("pod not found")
+)
+
+// Handle is a pod started by this process.
+type Handle struct {
+	Cfg  Config
+	Pod  api.Pod // as recorded, with its uid
+	Dir  string
+	done chan struct{} // closed when the monitor exits
+	err  error         // the monitor's exit status
+}
+
+// MonitorExe is the binary started as the per-pod monitor: this one.
+var MonitorExe = "/proc/self/exe"
+
+// Create records a validated pod and starts its monitor, which then creates the sandbox
+// and the containers. Nothing is created on the host before the record is persisted, so a
+// crash at any point leaves something that names what to release.
+func Create(cfg Config, pod *api.Pod) (*Handle, error) {
+	if err := os.MkdirAll(cfg.podsDir(), 0o700); err != nil {
+		return nil, err
+	}
+	p := *pod
+	p.Metadata.UID = newUID()
+	now := api.NewTime(time.Now())
+	p.Metadata.CreationTimestamp = &now
+	p.Status = api.PodStatus{Phase: api.PodPending}
+	dir := cfg.PodDir(p.Metadata.Namespace, p.Metadata.Name)
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return nil, fmt.Errorf("pod %s/%s: %w", p.Metadata.Namespace, p.Metadata.Name, ErrPodExists)
+		}
+		return nil, err
+	}
+	lock, err := os.OpenFile(filepath.Join(dir, lockFile), os.O_RDWR|os.O_CREATE, 0o600)
+	if err == nil {
+		err = unix.Flock(int(lock.Fd()), unix.LOCK_EX)
+	}
+	if err == nil {
+		err = writeJSONAtomic(filepath.Join(dir, recordFile), &Record{Config: cfg, Pod: p})
+	}
+	if err == nil {
+		err = writeJSONAtomic(filepath.Join(dir, statusFile), &p)
+	}
+	var logf *os.File
+	if err == nil {
+		logf, err = os.OpenFile(filepath.Join(dir, monitorLog), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	}
+	if err != nil {
+		if lock != nil {
+			lock.Close()
+		}
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	defer logf.Close()
+	// The lock is inherited: the monitor holds it from its first instruction, so nobody
+	// mistakes a starting pod for one whose monitor died.
+	cmd := exec.Command(MonitorExe, "monitor", dir)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.ExtraFiles = []*os.File{lock}
+	cmd.SysProcAttr = &unix.SysProcAttr{Setsid: true}
+	err = cmd.Start()
+	lock.Close()
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("start pod monitor: %w", err)
+	}
+	h := &Handle{Cfg: cfg, Pod: p, Dir: dir, done: make(chan struct{})}
+	go func() {
+		h.err = cmd.Wait()
+		close(h.done)
+	}()
+	return h, nil
+}
+
+// Done is closed when the pod's monitor has exited (the pod ended and was torn down).
+func (h *Handle) Done() <-chan struct{} { return h.done }
+
+// Err is the monitor's exit status, valid after Done.
+func (h *Handle) Err() error { return h.err }
+
+// Stop asks the monitor to stop the pod gracefully.
+func (h *Handle) Stop() error { return signalMonitor(h.Dir, unix.SIGTERM) }
+
+// Status reads the pod's current status file.
+func (h *Handle) Status() (*api.Pod, error) { return readStatus(h.Dir) }
+
+// Remove deletes the pod's state and logs; the monitor must have exited.
+func (h *Handle) Remove() error {
+	rec := &Record{Config: h.Cfg, Pod: h.Pod}
+	var errs []error
+	if !exists(filepath.Join(h.Dir, tornDownFile)) {
+		errs = append(errs, releasePod(rec))
+	}
+	errs = append(errs, os.RemoveAll(rec.logDir()), os.RemoveAll(h.Dir))
+	return errors.Join(errs...)
+}
+
+// LogDir is where the pod's container logs are written.
+func (h *Handle) LogDir() string { return (&Record{Config: h.Cfg, Pod: h.Pod}).logDir() }
+
+func signalMonitor(dir string, sig unix.Signal) error {
+	b, err := os.ReadFile(filepath.Join(dir, pidFile))
+	if err != nil {
+		return err
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 1 {
+		return fmt.Errorf("bad monitor pid file %s", filepath.Join(dir, pidFile))
+	}
+	return unix.Kill(pid, sig)
+}
+
+func readStatus(dir string) (*api.Pod, error) {
+	b, err := os.ReadFile(filepath.Join(dir, statusFile))
+	if err != nil {
+		return nil, err
+	}
+	var p api.Pod
+	if err := json.Unmarshal(b, &p); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// CollectGarbage releases the resources of pods whose monitor died.
+func CollectGarbage(cfg Config) error { return collectGarbage(cfg) }
+
+// List returns the status of every pod on this host, sorted by namespace and name. A pod
+// whose monitor died without tearing down is reported Unknown.
+func List(cfg Config) ([]*api.Pod, error) {
+	entries, err := os.ReadDir(cfg.podsDir())
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var pods []*api.Pod
+	for _, e := range entries {
+		dir := filepath.Join(cfg.podsDir(), e.Name())
+		p, err := readStatus(dir)
+		if err != nil {
+			continue // being created or removed
+		}
+		if !monitorAlive(dir) && !exists(filepath.Join(dir, tornDownFile)) && exists(filepath.Join(dir, pidFile)) {
+			p.Status.Phase = api.PodUnknown
+		}
+		pods = append(pods, p)
+	}
+	sort.Slice(pods, func(i, j int) bool {
+		a, b := pods[i].Metadata, pods[j].Metadata
+		return a.Namespace+"/"+a.Name < b.Namespace+"/"+b.Name
+	})
+	return pods, nil
+}
+
+// Delete stops a pod gracefully (grace overrides terminationGracePeriodSeconds when not
+// nil) and removes it. It also cleans up a pod whose monitor is gone.
+func Delete(cfg Config, namespace, name string, grace *int64) error {
+	dir := cfg.PodDir(namespace, name)
+	if !exists(dir) {
+		return fmt.Errorf("pod %s/%s: %w", namespace, name, ErrPodNotFound)
+	}
+	if monitorAlive(dir) {
+		if grace != nil {
+			if err := writeFileAtomic(filepath.Join(dir, gracePeriodFile), []byte(strconv.FormatInt(*grace, 10))); err != nil {
+				return err
+			}
+		}
+		if err := signalMonitor(dir, unix.SIGTERM); err != nil {
+			return fmt.Errorf("signal pod monitor: %w", err)
+		}
+		// The monitor stops the containers and releases everything, then exits and its
+		// lock goes with it. Waiting on the lock itself needs no polling.
+		f, err := os.Open(filepath.Join(dir, lockFile))
+		if err != nil {
+			return err
+		}
+		err = unix.Flock(int(f.Fd()), unix.LOCK_EX)
+		f.Close()
+		if err != nil {
+			return err
+		}
+	}
+	rec, err := readRecord(dir)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return os.RemoveAll(dir)
+		}
+		return err
+	}
+	var errs []error
+	if !exists(filepath.Join(dir, tornDownFile)) {
+		errs = append(errs, releasePod(rec))
+	}
+	if len(errs) > 0 && errors.Join(errs...) != nil {
+		// Keep the record so that a later delete can retry what failed.
+		return errors.Join(errs...)
+	}
+	return errors.Join(os.RemoveAll(rec.logDir()), os.RemoveAll(dir))
+}
