@@ -187,4 +187,3 @@ func releaseDead(dir string, rec *Record) error {
 	}
 	return os.WriteFile(filepath.Join(dir, tornDownFile), nil, 0o644)
 }
-

@@ -271,4 +271,3 @@ func (m *monitor) updateLocked() {
 func (m *monitor) teardown() error {
 	return releasePod(m.rec)
 }
-
