@@ -59,8 +59,9 @@ func (m *monitor) supervise(i int) {
 			return
 		}
 		if wait := m.crashes.Remaining(c.Name, term.FinishedAt.Time, time.Now()); wait > 0 {
+			// The kubelet's message (pkg/kubelet/kuberuntime/kuberuntime_manager.go doBackOff).
 			m.setWaiting(i, "CrashLoopBackOff", fmt.Sprintf("back-off %s restarting failed container=%s pod=%s_%s(%s)",
-				wait.Round(time.Millisecond), c.Name, m.pod.Metadata.Name, m.pod.Metadata.Namespace, m.pod.Metadata.UID))
+				m.crashes.Get(c.Name), c.Name, m.pod.Metadata.Name, m.pod.Metadata.Namespace, m.pod.Metadata.UID))
 			select {
 			case <-time.After(wait):
 			case <-m.stopc:
@@ -131,6 +132,7 @@ func (m *monitor) runOnce(i int, img *image.Image, rootfs string, restarts int32
 		m.setTerminated(i, term)
 		return term
 	}
+	m.log.Info("started", "container", m.pod.Spec.Containers[i].Name, "took", time.Since(started))
 	m.setRunning(i, started, restarts, r)
 	state, err := r.proc.Wait()
 	finished := time.Now()

@@ -131,7 +131,9 @@ func (m *monitor) run() error {
 	// The sandbox and the containers' root filesystems are prepared concurrently; a
 	// container waits for the sandbox only right before it is created.
 	go func() {
+		t := time.Now()
 		m.sandboxErr = m.setupSandbox()
+		m.log.Info("sandbox", "took", time.Since(t), "err", m.sandboxErr)
 		close(m.sandboxDone)
 	}()
 	var wg sync.WaitGroup

@@ -78,6 +78,7 @@ func Create(cfg Config, pod *api.Pod) (*Handle, error) {
 	// The lock is inherited: the monitor holds it from its first instruction, so nobody
 	// mistakes a starting pod for one whose monitor died.
 	cmd := exec.Command(MonitorExe, "monitor", dir)
+	cmd.Args[0] = "minipod" // what ps shows, instead of /proc/self/exe
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.ExtraFiles = []*os.File{lock}
 	cmd.SysProcAttr = &unix.SysProcAttr{Setsid: true}

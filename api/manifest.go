@@ -1,0 +1,395 @@
+package api
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/yaml"
+)
+
+// FieldError is one problem in a manifest.
+type FieldError struct {
+	Field  string // JSON path such as "spec.containers[1].name"; empty if the problem is the whole input
+	Detail string // e.g. `Duplicate value: "web"` or "not supported yet"
+}
+
+func (e FieldError) Error() string {
+	if e.Field == "" {
+		return e.Detail
+	}
+	return e.Field + ": " + e.Detail
+}
+
+// InvalidError lists every problem found in a manifest, each naming its field path.
+type InvalidError struct {
+	Errs []FieldError
+}
+
+// Error prints one problem per line.
+func (e *InvalidError) Error() string {
+	lines := make([]string, len(e.Errs))
+	for i, fe := range e.Errs {
+		lines[i] = fe.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// add appends Kubernetes-style validation errors.
+func (e *InvalidError) add(errs ...*field.Error) {
+	for _, fe := range errs {
+		e.Errs = append(e.Errs, FieldError{Field: fe.Field, Detail: fe.ErrorBody()})
+	}
+}
+
+// orNil returns e as an error, or a nil error (not a typed nil) if e holds no problem.
+func (e *InvalidError) orNil() error {
+	if len(e.Errs) == 0 {
+		return nil
+	}
+	return e
+}
+
+// invalidInput reports input that is not a single JSON object, on one line (yaml's own
+// errors span several).
+func invalidInput(format string, args ...any) error {
+	msg := strings.Join(strings.Fields(fmt.Sprintf(format, args...)), " ")
+	return &InvalidError{Errs: []FieldError{{Detail: msg}}}
+}
+
+// Load decodes a Kubernetes v1 Pod manifest (YAML or JSON), rejects unknown and unsupported
+// fields, applies Kubernetes' defaults and validates it like the API server. On failure the
+// error is an *InvalidError.
+func Load(data []byte) (*Pod, error) {
+	obj, err := parseDocument(data)
+	if err != nil {
+		return nil, err
+	}
+	errs := &InvalidError{}
+	errs.add(checkTypeMeta(obj)...)
+	if len(errs.Errs) > 0 {
+		return nil, errs // not a Pod: its fields would only add noise
+	}
+	c := &fieldChecker{}
+	c.checkObject(obj, knownFields(), supportedFields(), nil, "")
+	errs.Errs = append(errs.Errs, c.errs...)
+	if c.typeErrs {
+		// The values that failed were dropped; validating the rest would add bogus
+		// "Required value" errors for them.
+		return nil, errs
+	}
+
+	// Only supported, well-typed fields remain, so strict decoding fails only on a bug here.
+	b, err := json.Marshal(obj)
+	if err != nil {
+		return nil, invalidInput("re-encoding manifest: %v", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	p := &Pod{}
+	if err := dec.Decode(p); err != nil {
+		return nil, invalidInput("decoding manifest: %v", err)
+	}
+	// Server-set output fields, which the API server ignores on create too.
+	p.Status = PodStatus{}
+	p.Metadata.DeletionTimestamp = nil
+
+	SetDefaults(p)
+	if err := Validate(p); err != nil {
+		errs.Errs = append(errs.Errs, err.(*InvalidError).Errs...)
+	}
+	if err := errs.orNil(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// parseDocument converts YAML or JSON to a generic JSON object, with numbers as json.Number so
+// that integers keep their exact value and type checks can tell 1 from 1.5.
+func parseDocument(data []byte) (map[string]any, error) {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, invalidInput("empty manifest: expected a Pod")
+	}
+	// kubectl's document splitter, so "---" means what it means to kubectl.
+	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
+	var doc []byte
+	for n := 0; ; {
+		d, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, invalidInput("%v", err)
+		}
+		// Strict: duplicate keys are an error, as in the API server's strict decoding.
+		j, err := yaml.YAMLToJSONStrict(d)
+		if err != nil {
+			return nil, invalidInput("%v", err)
+		}
+		if string(bytes.TrimSpace(j)) == "null" {
+			continue // only comments, or an empty document between "---" lines
+		}
+		if n++; n > 1 {
+			return nil, invalidInput("more than one YAML document: a manifest holds exactly one Pod")
+		}
+		doc = j
+	}
+	if doc == nil {
+		return nil, invalidInput("empty manifest: expected a Pod")
+	}
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, invalidInput("%v", err)
+	}
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return nil, invalidInput("manifest is %s, expected a Pod object", describe(v))
+	}
+	return obj, nil
+}
+
+func checkTypeMeta(obj map[string]any) field.ErrorList {
+	var errs field.ErrorList
+	for _, f := range []struct{ name, want string }{{"apiVersion", "v1"}, {"kind", "Pod"}} {
+		p := field.NewPath(f.name)
+		switch v, ok := obj[f.name].(string); {
+		case obj[f.name] == nil:
+			errs = append(errs, field.Required(p, ""))
+		case !ok:
+			errs = append(errs, typeError(p, obj[f.name], "a string"))
+		case v == "":
+			errs = append(errs, field.Required(p, ""))
+		case v != f.want:
+			errs = append(errs, field.NotSupported(p, v, []string{f.want}))
+		}
+	}
+	return errs
+}
+
+// acceptedDefaults are unsupported fields accepted when they hold Kubernetes' default value,
+// because generated manifests (kubectl create/run --dry-run -o yaml, kubectl get -o yaml)
+// carry them and minipod behaves the same as with the default. Empty values need no entry:
+// those count as absent anyway (so securityContext: {} and resources: {} load).
+var acceptedDefaults = map[string]func(v any) bool{
+	"spec.containers[].terminationMessagePath":   equals("/dev/termination-log"),
+	"spec.containers[].terminationMessagePolicy": equals("File"),
+	"spec.schedulerName":                         equals("default-scheduler"),
+	// A kubelet without cluster DNS runs ClusterFirst pods with the Default policy (the
+	// host's resolv.conf), which is what minipod does.
+	"spec.dnsPolicy": func(v any) bool { return v == "ClusterFirst" || v == "Default" },
+	// Service environment variables need Services; there are none either way.
+	"spec.enableServiceLinks": func(any) bool { return true },
+}
+
+func equals(want string) func(any) bool {
+	return func(v any) bool { return v == want }
+}
+
+// fieldChecker walks a generic manifest against the tree of Kubernetes fields and the tree
+// of supported ones, recording problems and deleting every field that must not reach the
+// strict decoder (ignored, unknown, unsupported or ill-typed ones).
+type fieldChecker struct {
+	errs     []FieldError
+	typeErrs bool
+}
+
+func (c *fieldChecker) report(path *field.Path, detail string) {
+	c.errs = append(c.errs, FieldError{Field: path.String(), Detail: detail})
+}
+
+// checkObject checks obj, the value of a supported field whose nodes in the two trees are
+// known and supported. pattern is the path with "[]" for indices, as in acceptedDefaults.
+func (c *fieldChecker) checkObject(obj map[string]any, known, supported *fieldNode, path *field.Path, pattern string) {
+	for _, k := range slices.Sorted(maps.Keys(obj)) {
+		v := obj[k]
+		p, pat := field.NewPath(k), k
+		if path != nil {
+			p, pat = path.Child(k), pattern+"."+k
+		}
+		kn, sn := known.child(k), supported.child(k)
+		switch {
+		case pat == "status":
+			delete(obj, k) // output, ignored like kubectl ignores it
+		case kn == nil && sn == nil:
+			c.report(p, fmt.Sprintf("unknown field %q (not a Kubernetes Pod field)", k))
+			delete(obj, k)
+		case sn == nil:
+			if !isEmpty(v) && !(acceptedDefaults[pat] != nil && acceptedDefaults[pat](v)) {
+				c.report(p, "not supported yet")
+			}
+			delete(obj, k)
+		default:
+			if kn == nil {
+				kn = sn
+			}
+			if !c.checkValue(v, kn, sn, p, pat) {
+				delete(obj, k)
+			}
+		}
+	}
+}
+
+// checkValue checks the value of a supported field and reports whether it is well-typed.
+func (c *fieldChecker) checkValue(v any, known, supported *fieldNode, path *field.Path, pattern string) bool {
+	if v == nil {
+		return true // null is absent, whatever the type
+	}
+	var typ reflect.Type
+	if supported != nil {
+		typ = supported.typ
+	}
+	if err := checkType(v, typ, path); err != nil {
+		c.errs = append(c.errs, FieldError{Field: err.Field, Detail: err.ErrorBody()})
+		c.typeErrs = true
+		return false
+	}
+	switch v := v.(type) {
+	case map[string]any:
+		if len(known.children) > 0 {
+			c.checkObject(v, known, supported, path, pattern)
+		}
+	case []any:
+		if elem := known.child("[]"); elem != nil {
+			selem := supported.child("[]")
+			for i, e := range v {
+				if !c.checkValue(e, elem, selem, path.Index(i), pattern+"[]") {
+					v[i] = nil
+				}
+			}
+		}
+	}
+	return true
+}
+
+// checkType checks that the generic value v can be decoded into Go type t (nil: unknown, no
+// check), so that a mistyped value is reported with its full path rather than by
+// encoding/json, whose errors drop list indices.
+func checkType(v any, t reflect.Type, path *field.Path) *field.Error {
+	if v == nil || t == nil {
+		return nil
+	}
+	t = deref(t)
+	if hasOwnEncoding(t) {
+		b, err := json.Marshal(v)
+		if err == nil {
+			err = reflect.New(t).Interface().(json.Unmarshaler).UnmarshalJSON(b)
+		}
+		if err != nil {
+			return field.Invalid(path, shortValue(v), err.Error())
+		}
+		return nil
+	}
+	switch t.Kind() {
+	case reflect.String:
+		if _, ok := v.(string); !ok {
+			return typeError(path, v, "a string")
+		}
+	case reflect.Bool:
+		if _, ok := v.(bool); !ok {
+			return typeError(path, v, "a boolean")
+		}
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		n, ok := v.(json.Number)
+		if !ok {
+			return typeError(path, v, "an integer")
+		}
+		if _, err := strconv.ParseInt(string(n), 10, t.Bits()); errors.Is(err, strconv.ErrRange) {
+			return field.Invalid(path, n, fmt.Sprintf("must fit in %d bits", t.Bits()))
+		} else if err != nil {
+			return field.Invalid(path, n, "must be an integer")
+		}
+	case reflect.Slice:
+		l, ok := v.([]any)
+		if !ok {
+			return typeError(path, v, "a list")
+		}
+		if et := deref(t.Elem()); et.Kind() != reflect.Struct || hasOwnEncoding(et) {
+			for i, e := range l {
+				if err := checkType(e, et, path.Index(i)); err != nil {
+					return err
+				}
+			}
+		}
+	case reflect.Map:
+		m, ok := v.(map[string]any)
+		if !ok {
+			return typeError(path, v, "an object")
+		}
+		if et := deref(t.Elem()); et.Kind() != reflect.Struct || hasOwnEncoding(et) {
+			for _, k := range slices.Sorted(maps.Keys(m)) {
+				if err := checkType(m[k], et, path.Key(k)); err != nil {
+					return err
+				}
+			}
+		}
+	case reflect.Struct:
+		if _, ok := v.(map[string]any); !ok {
+			return typeError(path, v, "an object")
+		}
+	}
+	return nil
+}
+
+func typeError(path *field.Path, v any, want string) *field.Error {
+	return field.TypeInvalid(path, shortValue(v), fmt.Sprintf("must be %s, not %s", want, describe(v)))
+}
+
+// shortValue keeps objects and lists out of error messages.
+func shortValue(v any) any {
+	switch v.(type) {
+	case map[string]any, []any:
+		return field.OmitValueType{}
+	}
+	return v
+}
+
+func describe(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case string:
+		return "a string"
+	case bool:
+		return "a boolean"
+	case json.Number, float64:
+		return "a number"
+	case []any:
+		return "a list"
+	case map[string]any:
+		return "an object"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+// isEmpty reports whether v is null, "", [] or an object of only empty values: such a field
+// is as good as absent.
+func isEmpty(v any) bool {
+	switch v := v.(type) {
+	case nil:
+		return true
+	case string:
+		return v == ""
+	case []any:
+		return len(v) == 0
+	case map[string]any:
+		for _, e := range v {
+			if !isEmpty(e) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
