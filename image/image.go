@@ -1,0 +1,250 @@
+// Package image resolves a container's `image:` to root filesystem layers on the local host.
+//
+// References understood today:
+//
+//	rootfs:/abs/dir           an unpacked root filesystem directory, used as is (no image config)
+//	oci:/abs/layout[:tag]     an OCI image layout; tag matches org.opencontainers.image.ref.name
+//
+// Layers of OCI images are verified against their digests and unpacked once, individually, into
+// the Store, so pods share them as overlay lowerdirs. Registry references, oci-archive: and
+// docker-archive: are recognised but not implemented yet; they will feed the same Store through
+// the fetcher interface (see pull.go).
+package image
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+)
+
+// Sentinels for errors.Is on errors returned by Resolve. A caller maps ErrInvalidReference to
+// Kubernetes' InvalidImageName and everything else to ErrImagePull.
+var (
+	// ErrInvalidReference: the reference itself is malformed.
+	ErrInvalidReference = errors.New("invalid image reference")
+	// ErrNotFound: the reference is well formed but names nothing (missing directory, not a
+	// layout, unknown tag, no manifest for this platform, missing blob).
+	ErrNotFound = errors.New("image not found")
+	// ErrInvalidImage: the image exists but its content is corrupt, hostile or of an
+	// unsupported kind (digest mismatch, path escaping the layer, device node, bad JSON).
+	ErrInvalidImage = errors.New("invalid image content")
+	// ErrUnsupported: the reference is well formed but its transport is not implemented.
+	ErrUnsupported = errors.New("image transport not supported")
+)
+
+// Error is the error type Resolve returns: Ref is the reference as given, Kind one of the
+// sentinels above (nil for I/O errors and context cancellation), Err the detail.
+type Error struct {
+	Ref  string
+	Kind error
+	Err  error
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("image %q: %v", e.Ref, e.Err) }
+
+// Unwrap exposes both the kind and the cause, so errors.Is works for the sentinels and for
+// underlying errors such as context.Canceled or fs.ErrNotExist.
+func (e *Error) Unwrap() []error {
+	if e.Kind == nil {
+		return []error{e.Err}
+	}
+	return []error{e.Kind, e.Err}
+}
+
+// kindOf finds the sentinel of a wrapped *Error, if any.
+func kindOf(err error) error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Kind
+	}
+	return nil
+}
+
+// kindError builds an *Error without Ref; Resolve fills Ref in.
+func kindError(kind error, format string, args ...any) error {
+	return &Error{Kind: kind, Err: fmt.Errorf(format, args...)}
+}
+
+// Store holds unpacked layers and per-image records under Root:
+//
+//	layers/sha256/<diffID hex>/rootfs   one unpacked layer (keyed by its uncompressed digest, so
+//	                                    gzip and zstd copies of a layer share a directory)
+//	blobs/sha256/<hex>                  manifests and configs, content-addressed
+//	images/sha256/<manifest hex>.json   what a manifest resolved to, so a warm Resolve reads no blob
+//	locks/<name>.lock                   flock files serialising work across minipod processes
+type Store struct{ Root string }
+
+// Open creates the store directories if needed. The layer tree is mode 0700 because unpacked
+// layers contain setuid binaries that host users must not reach.
+func Open(root string) (*Store, error) {
+	if !filepath.IsAbs(root) {
+		return nil, fmt.Errorf("image store root %q is not an absolute path", root)
+	}
+	s := &Store{Root: filepath.Clean(root)}
+	if err := s.mkdirs(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Store) mkdirs() error {
+	if err := os.MkdirAll(s.Root, 0o700); err != nil {
+		return fmt.Errorf("image store: %w", err)
+	}
+	for _, d := range []string{"layers", "layers/sha256", "blobs/sha256", "images/sha256", "locks"} {
+		p := filepath.Join(s.Root, d)
+		if err := os.MkdirAll(p, 0o700); err != nil {
+			return fmt.Errorf("image store: %w", err)
+		}
+	}
+	// MkdirAll leaves an existing directory's mode alone; the layer tree must not be reachable.
+	if err := os.Chmod(filepath.Join(s.Root, "layers"), 0o700); err != nil {
+		return fmt.Errorf("image store: %w", err)
+	}
+	return nil
+}
+
+// Image is a resolved image.
+type Image struct {
+	Ref        string   // as written in the pod manifest
+	ID         string   // "sha256:<config digest>" for OCI images; "rootfs:<dir>" for rootfs:
+	RepoDigest string   // manifest digest for OCI images ("sha256:..."); empty for rootfs:
+	Layers     []string // unpacked layer directories, BOTTOM first; overlay lowerdir wants them reversed
+	Config     Config
+}
+
+// Config is the part of an image config that decides how a container's process runs.
+type Config struct {
+	Entrypoint []string `json:"entrypoint,omitempty"`
+	Cmd        []string `json:"cmd,omitempty"`
+	Env        []string `json:"env,omitempty"`
+	WorkingDir string   `json:"workingDir,omitempty"`
+	User       string   `json:"user,omitempty"`
+	StopSignal string   `json:"stopSignal,omitempty"`
+}
+
+// Transport prefixes.
+const (
+	prefixRootfs        = "rootfs:"
+	prefixOCI           = "oci:"
+	prefixOCIArchive    = "oci-archive:"
+	prefixDockerArchive = "docker-archive:"
+)
+
+// Resolve makes the image available locally (verifying and unpacking layers on first use) and
+// returns it. Errors are *Error; see the sentinels for how to classify them.
+func (s *Store) Resolve(ctx context.Context, ref string) (*Image, error) {
+	img, err := s.resolve(ctx, ref)
+	if err != nil {
+		// Only a top-level *Error is completed in place; anything else is wrapped whole so no
+		// context is lost.
+		if e, ok := err.(*Error); ok && e.Ref == "" {
+			e.Ref = ref
+			return nil, e
+		}
+		return nil, &Error{Ref: ref, Kind: kindOf(err), Err: err}
+	}
+	img.Ref = ref
+	return img, nil
+}
+
+func (s *Store) resolve(ctx context.Context, ref string) (*Image, error) {
+	if ref == "" {
+		return nil, kindError(ErrInvalidReference, "no image specified")
+	}
+	if strings.TrimSpace(ref) != ref || strings.ContainsAny(ref, "\x00\n\r\t") {
+		return nil, kindError(ErrInvalidReference, "reference contains whitespace or control characters")
+	}
+	switch {
+	case strings.HasPrefix(ref, prefixRootfs):
+		dir, err := absPath(strings.TrimPrefix(ref, prefixRootfs))
+		if err != nil {
+			return nil, err
+		}
+		return resolveRootfs(dir)
+	case strings.HasPrefix(ref, prefixOCI):
+		dir, tag, err := parseOCI(strings.TrimPrefix(ref, prefixOCI))
+		if err != nil {
+			return nil, err
+		}
+		return s.resolveLayout(ctx, dir, tag)
+	case strings.HasPrefix(ref, prefixOCIArchive), strings.HasPrefix(ref, prefixDockerArchive):
+		return nil, kindError(ErrUnsupported, "archive transports are not implemented yet; use oci:/path/to/layout or rootfs:/dir")
+	}
+	// Anything else is a registry reference; check its syntax now so InvalidImageName is right
+	// even before pulling is implemented.
+	if _, err := name.ParseReference(ref); err != nil {
+		return nil, kindError(ErrInvalidReference, "%v", err)
+	}
+	return nil, kindError(ErrUnsupported, "pulling from a registry is not implemented yet; use oci:/path/to/layout or rootfs:/dir")
+}
+
+func absPath(p string) (string, error) {
+	if p == "" || !filepath.IsAbs(p) {
+		return "", kindError(ErrInvalidReference, "path %q is not absolute", p)
+	}
+	return filepath.Clean(p), nil
+}
+
+// parseOCI splits "path[:tag]" at the first colon, as skopeo's oci: transport does, so a tag may
+// itself be a full name such as "example.com/app:v1" but the path may not contain a colon.
+func parseOCI(s string) (dir, tag string, err error) {
+	dir, tag, hasTag := strings.Cut(s, ":")
+	if dir, err = absPath(dir); err != nil {
+		return "", "", err
+	}
+	if hasTag && !validRefName(tag) {
+		return "", "", kindError(ErrInvalidReference, "invalid tag %q", tag)
+	}
+	return dir, tag, nil
+}
+
+// validRefName checks the org.opencontainers.image.ref.name grammar of the OCI layout spec:
+// components of alphanumerics joined by one of -._:@+ (or "--"), separated by "/".
+func validRefName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for comp := range strings.SplitSeq(s, "/") {
+		if comp == "" || !isAlnum(comp[0]) || !isAlnum(comp[len(comp)-1]) {
+			return false
+		}
+		for i := 0; i < len(comp); i++ {
+			c := comp[i]
+			if isAlnum(c) {
+				continue
+			}
+			if !strings.ContainsRune("-._:@+", rune(c)) {
+				return false
+			}
+			// A separator must be followed by an alphanumeric, except the "--" separator.
+			if next := comp[i+1]; !isAlnum(next) && (c != '-' || next != '-' || !isAlnum(comp[i+2])) {
+				return false
+			}
+			if c == '-' && comp[i+1] == '-' {
+				i++
+			}
+		}
+	}
+	return true
+}
+
+func isAlnum(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+func resolveRootfs(dir string) (*Image, error) {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return nil, kindError(ErrNotFound, "root filesystem directory: %w", err)
+	}
+	if !fi.IsDir() {
+		return nil, kindError(ErrNotFound, "root filesystem %s is not a directory", dir)
+	}
+	return &Image{ID: prefixRootfs + dir, Layers: []string{dir}}, nil
+}
