@@ -70,6 +70,7 @@ func RunMonitor(dir string, lock *os.File) error {
 		procs:       map[int]*running{},
 	}
 	m.ctx, m.cancel = context.WithCancel(context.Background())
+	log.Info("monitor up", "pid", os.Getpid())
 	m.images, err = image.Open(rec.Config.imagesDir())
 	if err != nil {
 		return err
