@@ -43,6 +43,8 @@ func (r *running) signal(sig unix.Signal) {
 // supervise runs container i for the pod's whole life: it starts it, records every exit,
 // and restarts it per restartPolicy with the kubelet's crash-loop back-off.
 func (m *monitor) supervise(i int) {
+	first := sync.OnceFunc(m.firstStarts.Done)
+	defer first()
 	c := &m.pod.Spec.Containers[i]
 	img := m.pullImage(i)
 	if img == nil {
@@ -54,7 +56,7 @@ func (m *monitor) supervise(i int) {
 		return
 	}
 	for restarts := int32(0); ; restarts++ {
-		term := m.runOnce(i, img, rootfs, restarts)
+		term := m.runOnce(i, img, rootfs, restarts, first)
 		if term == nil || !m.shouldRestart(term.ExitCode) {
 			return
 		}
@@ -121,19 +123,22 @@ func (m *monitor) pullImage(i int) *image.Image {
 
 // runOnce starts one instance of container i and waits for it to exit. It returns the
 // terminated state, or nil if the pod began stopping before the container started.
-func (m *monitor) runOnce(i int, img *image.Image, rootfs string, restarts int32) *api.ContainerStateTerminated {
+// started is called once the container runs or failed to start.
+func (m *monitor) runOnce(i int, img *image.Image, rootfs string, restarts int32, started func()) *api.ContainerStateTerminated {
 	if !m.waitSandbox() {
 		return nil
 	}
-	started := time.Now()
+	startedAt := time.Now()
 	r, err := m.start(i, img, rootfs, restarts)
 	if err != nil {
 		term := startError(err)
 		m.setTerminated(i, term)
+		started()
 		return term
 	}
-	m.log.Info("started", "container", m.pod.Spec.Containers[i].Name, "took", time.Since(started))
-	m.setRunning(i, started, restarts, r)
+	m.log.Info("started", "container", m.pod.Spec.Containers[i].Name, "took", time.Since(startedAt))
+	m.setRunning(i, startedAt, restarts, r)
+	started()
 	state, err := r.proc.Wait()
 	finished := time.Now()
 	r.logs.Wait()
@@ -146,7 +151,7 @@ func (m *monitor) runOnce(i int, img *image.Image, rootfs string, restarts int32
 		}
 	default:
 	}
-	term.StartedAt = api.NewTime(started)
+	term.StartedAt = api.NewTime(startedAt)
 	term.FinishedAt = api.NewTime(finished)
 	term.FinishedAt.Time = finished // keep sub-second precision for the back-off arithmetic
 	m.setTerminated(i, term)

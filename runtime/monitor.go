@@ -48,6 +48,7 @@ type monitor struct {
 	ctx          context.Context
 	cancel       context.CancelFunc // cancels image pulls when the pod stops
 	procs        map[int]*running
+	firstStarts  sync.WaitGroup // done when each container was started (or failed to) once
 }
 
 // RunMonitor is the entry point of `minipod monitor POD-DIR`. lock is the pod's lock file,
@@ -136,6 +137,13 @@ func (m *monitor) run() error {
 		m.sandboxErr = m.setupSandbox()
 		m.log.Info("sandbox", "took", time.Since(t), "err", m.sandboxErr)
 		close(m.sandboxDone)
+	}()
+	// Once every container had its first start, the monitor mostly waits: give back what
+	// starting took.
+	m.firstStarts.Add(len(m.pod.Spec.Containers))
+	go func() {
+		m.firstStarts.Wait()
+		trimMemory()
 	}()
 	var wg sync.WaitGroup
 	for i := range m.pod.Spec.Containers {
