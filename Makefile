@@ -44,7 +44,9 @@ demo: deps $(BIN) $(ROOTFS)
 	$(BIN) run examples/hello-pod.yaml
 
 bench: deps $(BIN) $(ROOTFS)
-	$(GO) test -tags integration -run '^$$' -bench . -benchtime 1x -timeout 30m ./integration/
+	@echo "machine: $$(nproc) cores, $$(free -g | awk '/Mem:/{print $$2}') GiB, kernel $$(uname -r)"
+	@$(GO) test -tags integration -run '^$$' -bench . -benchtime 1x -timeout 30m ./integration/ 2>&1 \
+		| grep -vE '^\s+(bench|harness)_test.go:|^\s+\.\.\. \[output truncated\]|^--- BENCH' ; exit $${PIPESTATUS[0]}
 
 clean:
 	rm -rf bin

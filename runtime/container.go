@@ -33,12 +33,9 @@ type running struct {
 	logFile    *os.File
 }
 
-func (r *running) signal(sig unix.Signal) {
-	if err := r.proc.Signal(sig); err != nil && !errors.Is(err, os.ErrProcessDone) {
-		// The process may have exited between the exit and its reaping; nothing to do.
-		_ = err
-	}
-}
+// signal sends sig to the container's process. An error only means the process has exited
+// already, which its waiter reports.
+func (r *running) signal(sig unix.Signal) { _ = r.proc.Signal(sig) }
 
 // supervise runs container i for the pod's whole life: it starts it, records every exit,
 // and restarts it per restartPolicy with the kubelet's crash-loop back-off.

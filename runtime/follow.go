@@ -20,12 +20,18 @@ const followInterval = 25 * time.Millisecond
 // order per container, until the monitor has exited and everything it wrote was reported.
 func (h *Handle) Follow(onStatus func(*api.Pod), onLog func(container string, r crilog.Record)) {
 	var lastStatus []byte
+	trimmed := false
 	tails := map[string]*logTail{}
 	poll := func() {
 		if b, err := os.ReadFile(filepath.Join(h.Dir, statusFile)); err == nil && !bytes.Equal(b, lastStatus) {
 			lastStatus = b
 			if p, err := readStatus(h.Dir); err == nil {
 				onStatus(p)
+				// From here on a foreground run mostly waits, like the monitor.
+				if !trimmed && p.Status.Phase != api.PodPending {
+					trimmed = true
+					trimMemory()
+				}
 			}
 		}
 		for _, c := range h.Pod.Spec.Containers {

@@ -1,0 +1,193 @@
+//go:build integration
+
+package integration
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/minipod/minipod/api"
+)
+
+// The benchmarks measure minipod the way a user sees it: from invoking `minipod run` to the
+// state in the status file. Each runs its own rounds (`make bench` uses -benchtime 1x) and
+// prints a table; the README's figures come from here.
+
+const benchRounds = 20
+
+func idlePod(name string) string {
+	return fmt.Sprintf(`apiVersion: v1
+kind: Pod
+metadata: {name: %s}
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - {name: a, image: "rootfs:%s", command: [sleep, "100000"]}
+  - {name: b, image: "rootfs:%s", command: [sleep, "100000"]}
+`, name, rootfsDir, rootfsDir)
+}
+
+// BenchmarkPodStart: a 2-container pod, from `minipod run` to both containers running,
+// then from SIGINT to `run` exiting with everything torn down.
+func BenchmarkPodStart(b *testing.B) {
+	e := newEnv(b)
+	var start, stop []time.Duration
+	for range b.N {
+		for range benchRounds {
+			t0 := time.Now()
+			r := e.run(idlePod("bench"))
+			path := e.statusPath("default", "bench")
+			for !bothRunning(path) {
+				if r.exited() {
+					b.Fatalf("run exited early: %s", r.stderr())
+				}
+				time.Sleep(time.Millisecond)
+			}
+			start = append(start, time.Since(t0))
+			t1 := time.Now()
+			r.signal(syscall.SIGINT)
+			if code := r.wait(b, time.Minute); code != 130 {
+				b.Fatalf("run exited %d, want 130: %s", code, r.stderr())
+			}
+			stop = append(stop, time.Since(t1))
+		}
+	}
+	report(b, "2-container pod: run to all running", "ms-start", start)
+	report(b, "2-container pod: SIGINT to torn down", "ms-teardown", stop)
+}
+
+// BenchmarkPodRunToCompletion: a 1-container pod running `true`, from `minipod run` to its
+// exit (pod Succeeded, torn down, removed).
+func BenchmarkPodRunToCompletion(b *testing.B) {
+	e := newEnv(b)
+	manifest := fmt.Sprintf(`apiVersion: v1
+kind: Pod
+metadata: {name: once}
+spec:
+  restartPolicy: Never
+  containers:
+  - {name: c, image: "rootfs:%s", command: ["true"]}
+`, rootfsDir)
+	var d []time.Duration
+	for range b.N {
+		for range benchRounds {
+			t0 := time.Now()
+			r := e.run(manifest)
+			if code := r.wait(b, time.Minute); code != 0 {
+				b.Fatalf("run exited %d: %s", code, r.stderr())
+			}
+			d = append(d, time.Since(t0))
+		}
+	}
+	report(b, "1-container `true` pod: run to exit", "ms-run", d)
+}
+
+// BenchmarkIdlePodMemory: 10 idle 2-container pods; the resident memory of minipod's own
+// processes (the per-pod monitors, and the foreground `run` commands), per pod.
+func BenchmarkIdlePodMemory(b *testing.B) {
+	const pods = 10
+	e := newEnv(b)
+	for range b.N {
+		var runs []*runProc
+		for i := range pods {
+			name := fmt.Sprintf("idle%d", i)
+			runs = append(runs, e.run(idlePod(name)))
+			path := e.statusPath("default", name)
+			deadline := time.Now().Add(time.Minute)
+			for !bothRunning(path) {
+				if time.Now().After(deadline) {
+					b.Fatalf("pod %s did not start", name)
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+		}
+		time.Sleep(2 * time.Second) // idle
+		var mon, run memUse
+		for _, r := range runs {
+			run.add(r.pid())
+		}
+		for i := range pods {
+			pid := monitorPID(b, e, fmt.Sprintf("idle%d", i))
+			mon.add(pid)
+		}
+		fmt.Printf("%-44s %8.1f MB RSS %8.1f MB PSS  (per pod, %d pods)\n", "monitor process", mon.rss/pods/1024, mon.pss/pods/1024, pods)
+		fmt.Printf("%-44s %8.1f MB RSS %8.1f MB PSS  (per pod, %d pods)\n", "monitor + foreground `run`", (mon.rss+run.rss)/pods/1024, (mon.pss+run.pss)/pods/1024, pods)
+		b.ReportMetric(mon.rss/pods/1024, "MB-RSS/pod")
+		b.ReportMetric(mon.pss/pods/1024, "MB-PSS/pod")
+		for _, r := range runs {
+			r.signal(syscall.SIGINT)
+		}
+		for _, r := range runs {
+			r.wait(b, time.Minute)
+		}
+	}
+}
+
+func bothRunning(path string) bool {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	var p api.Pod
+	if err := json.Unmarshal(b, &p); err != nil {
+		return false
+	}
+	cs := p.Status.ContainerStatuses
+	return len(cs) == 2 && cs[0].State.Running != nil && cs[1].State.Running != nil
+}
+
+func monitorPID(b testing.TB, e *env, name string) int {
+	data, err := os.ReadFile(filepath.Join(e.podDir("default", name), "monitor.pid"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return pid
+}
+
+type memUse struct{ rss, pss float64 } // KiB
+
+func (m *memUse) add(pid int) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 2 {
+			continue
+		}
+		v, _ := strconv.ParseFloat(fields[1], 64)
+		switch fields[0] {
+		case "Rss:":
+			m.rss += v
+		case "Pss:":
+			m.pss += v
+		}
+	}
+}
+
+func report(b *testing.B, what, unit string, d []time.Duration) {
+	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+	med := d[len(d)/2]
+	p90 := d[(len(d)*9+9)/10-1]
+	fmt.Printf("%-44s median %7.1f ms  p90 %7.1f ms  (n=%d)\n", what, ms(med), ms(p90), len(d))
+	b.ReportMetric(ms(med), unit+"-median")
+	b.ReportMetric(ms(p90), unit+"-p90")
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -1,0 +1,271 @@
+package runtime
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	goruntime "runtime"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/moby/sys/mountinfo"
+	"golang.org/x/sys/unix"
+)
+
+func skipUnlessRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+}
+
+// mountsUnder lists the mount points at or below dir.
+func mountsUnder(t *testing.T, dir string) []string {
+	t.Helper()
+	ms, err := mountinfo.GetMounts(mountinfo.PrefixFilter(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, m := range ms {
+		out = append(out, m.Mountpoint)
+	}
+	return out
+}
+
+func mountTmpfs(t *testing.T, p string) {
+	t.Helper()
+	if err := os.MkdirAll(p, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mount("tmpfs", p, "tmpfs", 0, "size=1m"); err != nil {
+		t.Fatalf("mount tmpfs at %s: %v", p, err)
+	}
+	// Safety net for a failing test: leave nothing mounted on the host.
+	t.Cleanup(func() { unix.Unmount(p, unix.MNT_DETACH) })
+}
+
+func TestUnmountUnder(t *testing.T) {
+	skipUnlessRoot(t)
+	base, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(base, "pod")
+	// Nested mounts: each inner mount point is created on the tmpfs above it, so unmounting a
+	// parent first would make its children unreachable by path.
+	mountTmpfs(t, dir)
+	mountTmpfs(t, filepath.Join(dir, "a"))
+	mountTmpfs(t, filepath.Join(dir, "a", "b"))
+	mountTmpfs(t, filepath.Join(dir, "a", "b", "c"))
+	mountTmpfs(t, filepath.Join(dir, "z"))
+	// Stacked twice on the same point.
+	mountTmpfs(t, filepath.Join(dir, "z"))
+	// Siblings that share the prefix as a string but are not below dir stay.
+	sibling := filepath.Join(base, "pod2")
+	mountTmpfs(t, sibling)
+	if got := mountsUnder(t, dir); len(got) != 6 {
+		t.Fatalf("set-up: %d mounts under %s, want 6: %q", len(got), dir, got)
+	}
+
+	if err := unmountUnder(dir); err != nil {
+		t.Fatalf("unmountUnder: %v", err)
+	}
+	if got := mountsUnder(t, dir); len(got) != 0 {
+		t.Errorf("still mounted under %s: %q", dir, got)
+	}
+	if got := mountsUnder(t, sibling); len(got) != 1 {
+		t.Errorf("the sibling %s was unmounted too (mounts %q)", sibling, got)
+	}
+	// The directory itself remains, now on the underlying file system, and empty.
+	if ents, err := os.ReadDir(dir); err != nil || len(ents) != 0 {
+		t.Errorf("%s after unmounting: %v entries, err %v; want an empty directory", dir, len(ents), err)
+	}
+
+	// Idempotent, and nothing to do is not an error.
+	if err := unmountUnder(dir); err != nil {
+		t.Errorf("second unmountUnder: %v", err)
+	}
+	if err := unmountUnder(filepath.Join(base, "missing")); err != nil {
+		t.Errorf("unmountUnder of a missing dir: %v", err)
+	}
+}
+
+// nsInode is the inode of a namespace file: equal inodes mean the same namespace.
+func nsInode(t *testing.T, path string) uint64 {
+	t.Helper()
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil {
+		t.Fatal(err)
+	}
+	return st.Ino
+}
+
+// threadNSInode is the inode of the calling goroutine's thread's namespace of kind. (Not
+// /proc/self/ns: that is the main thread's, see TestPinIPCAndUTSLeavesMainThread.)
+func threadNSInode(t *testing.T, kind string) uint64 {
+	t.Helper()
+	goruntime.LockOSThread()
+	defer goruntime.UnlockOSThread()
+	return nsInode(t, "/proc/thread-self/ns/"+kind)
+}
+
+// utsHostname reads the hostname of the UTS namespace pinned at path.
+func utsHostname(t *testing.T, path string) string {
+	t.Helper()
+	if nsenter, err := exec.LookPath("nsenter"); err == nil {
+		out, err := exec.Command(nsenter, "--uts="+path, "hostname").Output()
+		if err != nil {
+			t.Fatalf("nsenter --uts=%s hostname: %v", path, err)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	type result struct {
+		name string
+		err  error
+	}
+	c := make(chan result, 1)
+	go func() {
+		// The thread changes namespaces and is never reused: no UnlockOSThread.
+		goruntime.LockOSThread()
+		f, err := os.Open(path)
+		if err != nil {
+			c <- result{err: err}
+			return
+		}
+		defer f.Close()
+		if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWUTS); err != nil {
+			c <- result{err: err}
+			return
+		}
+		var u unix.Utsname
+		if err := unix.Uname(&u); err != nil {
+			c <- result{err: err}
+			return
+		}
+		c <- result{name: string(bytes.TrimRight(u.Nodename[:], "\x00"))}
+	}()
+	r := <-c
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	return r.name
+}
+
+func TestPinIPCAndUTS(t *testing.T) {
+	skipUnlessRoot(t)
+	dir, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ipc, uts := filepath.Join(dir, "ipc"), filepath.Join(dir, "uts")
+	t.Cleanup(func() {
+		unix.Unmount(ipc, unix.MNT_DETACH)
+		unix.Unmount(uts, unix.MNT_DETACH)
+	})
+	hostBefore, err := os.Hostname()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pinIPCAndUTS(ipc, uts, "pod-host-1"); err != nil {
+		t.Fatalf("pinIPCAndUTS: %v", err)
+	}
+	for _, p := range []string{ipc, uts} {
+		if ok, err := mountinfo.Mounted(p); err != nil || !ok {
+			t.Errorf("%s is not a mount point (err %v)", p, err)
+		}
+	}
+	if got := utsHostname(t, uts); got != "pod-host-1" {
+		t.Errorf("hostname in the pinned UTS namespace = %q, want pod-host-1", got)
+	}
+	if h, _ := os.Hostname(); h != hostBefore {
+		t.Errorf("the host's hostname changed from %q to %q", hostBefore, h)
+	}
+	// New namespaces, not the test process's.
+	// New namespaces, not the ones the test's threads run in.
+	hostIPC, hostUTS := threadNSInode(t, "ipc"), threadNSInode(t, "uts")
+	if nsInode(t, ipc) == hostIPC {
+		t.Error("the pinned IPC namespace is the test thread's")
+	}
+	if nsInode(t, uts) == hostUTS {
+		t.Error("the pinned UTS namespace is the test thread's")
+	}
+	if nsInode(t, ipc) == nsInode(t, uts) {
+		t.Error("the IPC and UTS pins are the same file")
+	}
+	// Pinning over existing files fails instead of stacking namespaces.
+	if err := pinIPCAndUTS(ipc, uts, "other"); !errors.Is(err, os.ErrExist) {
+		t.Errorf("pinIPCAndUTS over pinned files = %v, want an ErrExist error", err)
+	}
+
+	for _, p := range []string{ipc, uts} {
+		if err := unpin(p); err != nil {
+			t.Fatalf("unpin %s: %v", p, err)
+		}
+		if ok, _ := mountinfo.Mounted(p); ok {
+			t.Errorf("%s still mounted after unpin", p)
+		}
+		if _, err := os.Lstat(p); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s still exists after unpin (err %v)", p, err)
+		}
+		if err := unpin(p); err != nil {
+			t.Errorf("second unpin %s: %v", p, err)
+		}
+	}
+	if got := mountsUnder(t, dir); len(got) != 0 {
+		t.Errorf("mounts left under %s: %q", dir, got)
+	}
+}
+
+// unpin of a file that was never mounted (a pin that failed midway) removes it.
+func TestUnpinUnmountedFile(t *testing.T) {
+	skipUnlessRoot(t)
+	p := filepath.Join(t.TempDir(), "uts")
+	if err := os.WriteFile(p, nil, 0o444); err != nil {
+		t.Fatal(err)
+	}
+	if err := unpin(p); err != nil {
+		t.Fatalf("unpin: %v", err)
+	}
+	if _, err := os.Lstat(p); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("%s still exists (err %v)", p, err)
+	}
+}
+
+// pinIPCAndUTS must not leave any thread of the calling process in the pod's namespaces:
+// when its locked goroutine happens to run on the main thread, the Go runtime cannot end that
+// thread and parks it instead, still in the pod's namespaces. /proc/PID/ns of the process
+// then shows the pod's namespaces, and the parked thread keeps them alive after unpin.
+func TestPinIPCAndUTSLeavesMainThread(t *testing.T) {
+	skipUnlessRoot(t)
+	t.Skip("known bug (sandbox.go pinIPCAndUTS): the unshared thread is never switched back; " +
+		"when it is the main thread it stays in the pod's namespaces. Remove this skip once fixed.")
+	dir := t.TempDir()
+	// Several pins in one process: the main thread runs one of the goroutines in practice.
+	for i := range 4 {
+		ipc, uts := filepath.Join(dir, "ipc"+strconv.Itoa(i)), filepath.Join(dir, "uts"+strconv.Itoa(i))
+		if err := pinIPCAndUTS(ipc, uts, "h"); err != nil {
+			t.Fatal(err)
+		}
+		ii, ui := nsInode(t, ipc), nsInode(t, uts)
+		t.Cleanup(func() { unpin(ipc); unpin(uts) })
+		ents, err := os.ReadDir("/proc/self/task")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range ents {
+			for kind, pinned := range map[string]uint64{"ipc": ii, "uts": ui} {
+				var st unix.Stat_t
+				if err := unix.Stat("/proc/self/task/"+e.Name()+"/ns/"+kind, &st); err != nil {
+					continue // the thread ended meanwhile
+				}
+				if st.Ino == pinned {
+					t.Fatalf("thread %s of the process is in the pod's %s namespace", e.Name(), kind)
+				}
+			}
+		}
+	}
+}
