@@ -9,6 +9,8 @@ import (
 	"net/netip"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/minipod/minipod/netns"
@@ -52,7 +54,7 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%s: must be an absolute path, got %q", p.flag, p.v))
 		}
 	}
-	if !cgroupParentRE.MatchString(c.CgroupParent) || c.CgroupParent == "." || c.CgroupParent == ".." {
+	if !cgroupParentRE.MatchString(c.CgroupParent) || slices.Contains(strings.Split(c.CgroupParent, "/"), "..") || slices.Contains(strings.Split(c.CgroupParent, "/"), ".") {
 		errs = append(errs, fmt.Errorf("--cgroup-parent: must be a relative cgroup path, got %q", c.CgroupParent))
 	}
 	if c.BackoffInitial <= 0 {

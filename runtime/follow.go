@@ -76,6 +76,10 @@ func (t *logTail) poll(emit func(crilog.Record)) {
 			}
 			t.f = f
 		}
+		// The next file is created only after this one's last write: if it exists before
+		// this read, the read drains this one for good.
+		_, err := os.Stat(filepath.Join(t.dir, fmt.Sprintf("%d.log", t.n+1)))
+		complete := err == nil
 		b, _ := io.ReadAll(t.f)
 		t.partial = append(t.partial, b...)
 		for {
@@ -88,8 +92,7 @@ func (t *logTail) poll(emit func(crilog.Record)) {
 			}
 			t.partial = t.partial[i+1:]
 		}
-		// A later file means this one is complete: drain it (done above) and move on.
-		if _, err := os.Stat(filepath.Join(t.dir, fmt.Sprintf("%d.log", t.n+1))); err != nil {
+		if !complete {
 			return
 		}
 		t.f.Close()

@@ -98,8 +98,6 @@ func TestLogTail(t *testing.T) {
 // the tail polls concurrently: no record may be lost at a switch of files. Whatever the
 // interleaving, every record must be emitted exactly once and in order.
 func TestLogTailNoLossAtRestart(t *testing.T) {
-	t.Skip("known bug (follow.go logTail.poll): the file is drained before checking for the next one; " +
-		"records written between the drain and the check are dropped. Remove this skip once fixed.")
 	dir := t.TempDir()
 	const files, perFile = 200, 20
 	done := make(chan struct{})

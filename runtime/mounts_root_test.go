@@ -241,8 +241,6 @@ func TestUnpinUnmountedFile(t *testing.T) {
 // then shows the pod's namespaces, and the parked thread keeps them alive after unpin.
 func TestPinIPCAndUTSLeavesMainThread(t *testing.T) {
 	skipUnlessRoot(t)
-	t.Skip("known bug (sandbox.go pinIPCAndUTS): the unshared thread is never switched back; " +
-		"when it is the main thread it stays in the pod's namespaces. Remove this skip once fixed.")
 	dir := t.TempDir()
 	// Several pins in one process: the main thread runs one of the goroutines in practice.
 	for i := range 4 {

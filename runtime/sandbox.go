@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	goruntime "runtime"
+	"runtime"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -24,28 +24,64 @@ func pinIPCAndUTS(ipcPath, utsPath, hostname string) error {
 	}
 	errc := make(chan error, 1)
 	go func() {
-		// The thread's namespaces change and are never switched back: returning without
-		// UnlockOSThread makes the Go runtime end the thread instead of reusing it.
-		goruntime.LockOSThread()
-		if err := unix.Unshare(unix.CLONE_NEWIPC | unix.CLONE_NEWUTS); err != nil {
-			errc <- fmt.Errorf("unshare ipc, uts: %w", err)
+		runtime.LockOSThread()
+		// The thread must not run other goroutines while in the pod's namespaces. It goes
+		// back to its own before it is unlocked; if that fails it stays locked, and the Go
+		// runtime ends it with this goroutine.
+		back, err := openThreadNamespaces("ipc", "uts")
+		if err != nil {
+			errc <- err
 			return
 		}
-		if err := unix.Sethostname([]byte(hostname)); err != nil {
-			errc <- fmt.Errorf("sethostname: %w", err)
-			return
-		}
-		tid := unix.Gettid()
-		for _, ns := range []struct{ kind, path string }{{"ipc", ipcPath}, {"uts", utsPath}} {
-			src := fmt.Sprintf("/proc/self/task/%d/ns/%s", tid, ns.kind)
-			if err := unix.Mount(src, ns.path, "", unix.MS_BIND, ""); err != nil {
-				errc <- fmt.Errorf("pin %s namespace: %w", ns.kind, err)
+		defer closeAll(back)
+		err = pin(ipcPath, utsPath, hostname)
+		for _, f := range back {
+			if serr := unix.Setns(int(f.Fd()), 0); serr != nil {
+				errc <- errors.Join(err, fmt.Errorf("return to the host namespaces: %w", serr))
 				return
 			}
 		}
-		errc <- nil
+		runtime.UnlockOSThread()
+		errc <- err
 	}()
 	return <-errc
+}
+
+func pin(ipcPath, utsPath, hostname string) error {
+	if err := unix.Unshare(unix.CLONE_NEWIPC | unix.CLONE_NEWUTS); err != nil {
+		return fmt.Errorf("unshare ipc, uts: %w", err)
+	}
+	if err := unix.Sethostname([]byte(hostname)); err != nil {
+		return fmt.Errorf("sethostname: %w", err)
+	}
+	tid := unix.Gettid()
+	for _, ns := range []struct{ kind, path string }{{"ipc", ipcPath}, {"uts", utsPath}} {
+		src := fmt.Sprintf("/proc/self/task/%d/ns/%s", tid, ns.kind)
+		if err := unix.Mount(src, ns.path, "", unix.MS_BIND, ""); err != nil {
+			return fmt.Errorf("pin %s namespace: %w", ns.kind, err)
+		}
+	}
+	return nil
+}
+
+// openThreadNamespaces opens the calling thread's namespaces of the given kinds.
+func openThreadNamespaces(kinds ...string) ([]*os.File, error) {
+	var fs []*os.File
+	for _, k := range kinds {
+		f, err := os.Open(fmt.Sprintf("/proc/thread-self/ns/%s", k))
+		if err != nil {
+			closeAll(fs)
+			return nil, err
+		}
+		fs = append(fs, f)
+	}
+	return fs, nil
+}
+
+func closeAll(fs []*os.File) {
+	for _, f := range fs {
+		f.Close()
+	}
 }
 
 // unpin releases a pinned namespace file; a missing one is not an error.

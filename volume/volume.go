@@ -151,6 +151,8 @@ func Mounts(c *api.Container, idx int, src Sources) ([]ocispec.Mount, error) {
 				if err := os.MkdirAll(p, 0o755); err != nil {
 					return nil, fmt.Errorf("%s.subPath: %w", field, err)
 				}
+			} else if err != nil {
+				return nil, fmt.Errorf("%s.subPath: %w", field, err)
 			}
 			source = p
 		}

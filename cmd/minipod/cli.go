@@ -51,8 +51,9 @@ func execute(args []string) int {
 		return ee.code
 	}
 	fmt.Fprintln(os.Stderr, "error:", err)
-	// Cobra's own errors are about the command line: bad input.
-	if strings.Contains(err.Error(), "unknown") || strings.Contains(err.Error(), "flag") || strings.Contains(err.Error(), "arg") {
+	// Flag and argument errors arrive as exitError; the one command-line error cobra
+	// reports on its own is an unknown subcommand.
+	if strings.HasPrefix(err.Error(), "unknown command") {
 		return exitBadInput
 	}
 	return exitFailed
