@@ -82,17 +82,7 @@ func validateVolumes(volumes []Volume, fp *field.Path) (map[string]bool, field.E
 	names := map[string]bool{}
 	for i, v := range volumes {
 		idx := fp.Index(i)
-		namePath := idx.Child("name")
-		switch msgs := validation.IsDNS1123Label(v.Name); {
-		case v.Name == "":
-			errs = append(errs, field.Required(namePath, ""))
-		case len(msgs) > 0:
-			errs = append(errs, invalidEach(namePath, v.Name, msgs)...)
-		case names[v.Name]:
-			errs = append(errs, field.Duplicate(namePath, v.Name))
-		default:
-			names[v.Name] = true
-		}
+		errs = append(errs, validateUniqueName(v.Name, idx.Child("name"), names)...)
 		sources := 0
 		if e := v.EmptyDir; e != nil {
 			sources++
@@ -135,17 +125,7 @@ func validateContainers(containers []Container, volumes map[string]bool, fp *fie
 	names := map[string]bool{}
 	for i, c := range containers {
 		idx := fp.Index(i)
-		namePath := idx.Child("name")
-		switch msgs := validation.IsDNS1123Label(c.Name); {
-		case c.Name == "":
-			errs = append(errs, field.Required(namePath, ""))
-		case len(msgs) > 0:
-			errs = append(errs, invalidEach(namePath, c.Name, msgs)...)
-		case names[c.Name]:
-			errs = append(errs, field.Duplicate(namePath, c.Name))
-		default:
-			names[c.Name] = true
-		}
+		errs = append(errs, validateUniqueName(c.Name, idx.Child("name"), names)...)
 		if c.Image == "" {
 			errs = append(errs, field.Required(idx.Child("image"), ""))
 		} else if c.Image != strings.TrimSpace(c.Image) {
@@ -221,4 +201,18 @@ func invalidEach(fp *field.Path, value string, msgs []string) field.ErrorList {
 		errs = append(errs, field.Invalid(fp, value, msg))
 	}
 	return errs
+}
+
+// validateUniqueName checks a container or volume name: a DNS-1123 label, unique among seen.
+func validateUniqueName(name string, p *field.Path, seen map[string]bool) field.ErrorList {
+	switch msgs := validation.IsDNS1123Label(name); {
+	case name == "":
+		return field.ErrorList{field.Required(p, "")}
+	case len(msgs) > 0:
+		return invalidEach(p, name, msgs)
+	case seen[name]:
+		return field.ErrorList{field.Duplicate(p, name)}
+	}
+	seen[name] = true
+	return nil
 }

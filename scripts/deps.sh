@@ -1,11 +1,11 @@
 #!/bin/sh
-# Installs the system packages minipod's build, example and tests need, when missing.
+# Installs the system packages minipod's build, example and tests need, when missing:
+# busybox-static (the test and example root filesystem), iproute2 (tests inspect links),
+# gcc (cgo: libcontainer's nsenter is C).
 set -eu
 need=""
 [ -x /bin/busybox ] || need="$need busybox-static"
-command -v iptables >/dev/null 2>&1 || need="$need iptables"
 command -v ip >/dev/null 2>&1 || need="$need iproute2"
-[ -e /usr/include/seccomp.h ] || need="$need libseccomp-dev"
 command -v gcc >/dev/null 2>&1 || need="$need gcc"
 if [ -n "$need" ]; then
 	echo "installing:$need"

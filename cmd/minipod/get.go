@@ -26,10 +26,7 @@ func newGetCmd(g *globalFlags) *cobra.Command {
 		Short: "List pods with their phase (like kubectl get pods)",
 		Args:  exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if args[0] != "pods" && args[0] != "pod" && args[0] != "po" {
-				return badInput(fmt.Errorf("get: unknown resource type %q (supported: pods)", args[0]))
-			}
-			cfg, err := g.config()
+			cfg, err := g.podCommand("get", args[0])
 			if err != nil {
 				return err
 			}
@@ -152,10 +149,7 @@ func newDeleteCmd(g *globalFlags) *cobra.Command {
 		Short: "Stop a pod gracefully and remove it (also one whose monitor died)",
 		Args:  exactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if args[0] != "pod" && args[0] != "pods" && args[0] != "po" {
-				return badInput(fmt.Errorf("delete: unknown resource type %q (supported: pod)", args[0]))
-			}
-			cfg, err := g.config()
+			cfg, err := g.podCommand("delete", args[0])
 			if err != nil {
 				return err
 			}
@@ -249,4 +243,13 @@ func printLog(path string) error {
 		}
 	}
 	return nil
+}
+
+// podCommand checks the resource word of "get pods" / "delete pod" and the global flags.
+func (g *globalFlags) podCommand(verb, resource string) (runtime.Config, error) {
+	switch resource {
+	case "pod", "pods", "po":
+		return g.config()
+	}
+	return runtime.Config{}, badInput(fmt.Errorf("%s: unknown resource type %q (supported: pods)", verb, resource))
 }
