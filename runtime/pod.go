@@ -49,7 +49,8 @@ func Create(cfg Config, pod *api.Pod) (*Handle, error) {
 	dir := cfg.PodDir(p.Metadata.Namespace, p.Metadata.Name)
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		if errors.Is(err, os.ErrExist) {
-			return nil, fmt.Errorf("pod %s/%s: %w", p.Metadata.Namespace, p.Metadata.Name, ErrPodExists)
+			return nil, fmt.Errorf("pod %s/%s: %w (remove it with: minipod delete pod %s -n %s)",
+				p.Metadata.Namespace, p.Metadata.Name, ErrPodExists, p.Metadata.Name, p.Metadata.Namespace)
 		}
 		return nil, err
 	}

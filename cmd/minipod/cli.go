@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"sync"
 
@@ -170,6 +171,9 @@ func runPod(cfg runtime.Config, pod *api.Pod, rm bool) error {
 	}()
 	p := newPrinter(os.Stdout, os.Stderr)
 	h.Follow(p.status, p.log)
+	if err := h.Err(); err != nil {
+		fmt.Fprintf(os.Stderr, "minipod: the pod's monitor failed (%v); see %s\n", err, filepath.Join(h.Dir, "monitor.log"))
+	}
 	final, serr := h.Status()
 	if rm {
 		if err := h.Remove(); err != nil {
