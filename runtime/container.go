@@ -43,16 +43,16 @@ func (m *monitor) supervise(i int) {
 	first := sync.OnceFunc(m.firstStarts.Done)
 	defer first()
 	c := &m.pod.Spec.Containers[i]
-	img := m.pullImage(i)
-	if img == nil {
-		return
-	}
 	rootfs, err := m.prepareRootfsDirs(c.Name)
 	if err != nil {
 		m.setTerminated(i, startError(err))
 		return
 	}
 	for restarts := int32(0); ; restarts++ {
+		img := m.pullImage(i)
+		if img == nil {
+			return
+		}
 		term := m.runOnce(i, img, rootfs, restarts, first)
 		if term == nil || !m.shouldRestart(term.ExitCode) {
 			return
@@ -85,29 +85,49 @@ func (m *monitor) shouldRestart(exitCode int32) bool {
 	return true
 }
 
-// pullImage resolves container i's image, retrying with the image back-off while the
-// image is unavailable. It returns nil when the container will never start.
+// pullImage gets container i's image per its imagePullPolicy, retrying with the image
+// back-off while the image is unavailable, as the kubelet does before every start of a
+// container. It returns nil when the container will never start.
 func (m *monitor) pullImage(i int) *image.Image {
 	c := &m.pod.Spec.Containers[i]
+	policy := image.PullPolicy(c.ImagePullPolicy)
 	for attempt := 0; ; attempt++ {
-		img, err := m.images.Resolve(m.ctx, c.Image)
+		started := time.Now()
+		img, err := m.images.Get(m.ctx, c.Image, policy, image.PullOptions{Progress: m.pullProgress(c)})
 		if err == nil {
+			if attempt > 0 || policy == image.PullAlways {
+				m.event(c.Name, "Pulled", fmt.Sprintf("Successfully pulled image %q in %s", c.Image, time.Since(started).Round(time.Millisecond)))
+			}
 			m.mu.Lock()
-			m.pod.Status.ContainerStatuses[i].ImageID = img.ID
+			cs := &m.pod.Status.ContainerStatuses[i]
+			// The kubelet reports the repo digest when the image has one.
+			cs.ImageID = img.ID
+			if img.RepoDigest != "" {
+				cs.ImageID = img.RepoDigest
+			}
+			m.imageIDs[c.Name] = img.ID
 			m.mu.Unlock()
+			m.recordImages()
 			return img
 		}
 		if m.isStopping() {
 			return nil
 		}
-		if errors.Is(err, image.ErrInvalidReference) {
-			m.setWaiting(i, "InvalidImageName", err.Error())
+		var reason string
+		switch {
+		case errors.Is(err, image.ErrInvalidReference):
+			m.setWaiting(i, "InvalidImageName", fmt.Sprintf("Failed to apply default image tag %q: %v", c.Image, err))
 			return nil
-		}
-		reason := "ErrImagePull"
-		if attempt > 0 {
+		case errors.Is(err, image.ErrNeverPull):
+			// pkg/kubelet/images/image_manager.go: the kubelet keeps checking for the image.
+			reason = "ErrImageNeverPull"
+			err = fmt.Errorf("container image %q is not present with pull policy of Never", c.Image)
+		case attempt == 0:
+			reason = "ErrImagePull"
+		default:
 			reason = "ImagePullBackOff"
 		}
+		m.event(c.Name, "Failed", fmt.Sprintf("Failed to pull image %q: %v", c.Image, err))
 		m.setWaiting(i, reason, err.Error())
 		m.pulls.Next(c.Image, time.Now())
 		select {
@@ -116,6 +136,37 @@ func (m *monitor) pullImage(i int) *image.Image {
 			return nil
 		}
 	}
+}
+
+// pullProgress reports a pull as events, at most twice a second per layer.
+func (m *monitor) pullProgress(c *api.Container) func(image.Progress) {
+	var mu sync.Mutex
+	last := map[string]time.Time{}
+	return func(p image.Progress) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case p.Layer == "" && p.Message != "":
+			m.event(c.Name, "Pulling", fmt.Sprintf("%s: %s", c.Image, p.Message))
+		case p.Done:
+			m.event(c.Name, "Pulling", fmt.Sprintf("%s: layer %s done (%s)", c.Image, p.Layer, formatBytes(p.Total)))
+		case time.Since(last[p.Layer]) > 500*time.Millisecond:
+			last[p.Layer] = time.Now()
+			m.event(c.Name, "Pulling", fmt.Sprintf("%s: layer %s %s / %s", c.Image, p.Layer, formatBytes(p.Complete), formatBytes(p.Total)))
+		}
+	}
+}
+
+func formatBytes(n int64) string {
+	switch {
+	case n >= 1e9:
+		return fmt.Sprintf("%.1f GB", float64(n)/1e9)
+	case n >= 1e6:
+		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+	case n >= 1e3:
+		return fmt.Sprintf("%.1f kB", float64(n)/1e3)
+	}
+	return fmt.Sprintf("%d B", n)
 }
 
 // runOnce starts one instance of container i and waits for it to exit. It returns the

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -16,10 +17,13 @@ import (
 // enough to feel live, long enough to cost nothing measurable.
 const followInterval = 25 * time.Millisecond
 
-// Follow reports each new status of the pod and each log record of its containers, in
-// order per container, until the monitor has exited and everything it wrote was reported.
-func (h *Handle) Follow(onStatus func(*api.Pod), onLog func(container string, r crilog.Record)) {
+// Follow reports each new status of the pod, each event and each log record of its
+// containers, in order per container, until the monitor has exited and everything it wrote
+// was reported.
+func (h *Handle) Follow(onStatus func(*api.Pod), onEvent func(Event), onLog func(container string, r crilog.Record)) {
 	var lastStatus []byte
+	events := &lineTail{path: filepath.Join(h.Dir, eventsFile)}
+	defer events.close()
 	trimmed := false
 	tails := map[string]*logTail{}
 	poll := func() {
@@ -34,6 +38,12 @@ func (h *Handle) Follow(onStatus func(*api.Pod), onLog func(container string, r 
 				}
 			}
 		}
+		events.poll(func(line []byte) {
+			var e Event
+			if json.Unmarshal(line, &e) == nil {
+				onEvent(e)
+			}
+		})
 		for _, c := range h.Pod.Spec.Containers {
 			t := tails[c.Name]
 			if t == nil {
@@ -61,48 +71,68 @@ func (h *Handle) Follow(onStatus func(*api.Pod), onLog func(container string, r 
 
 // logTail follows one container's log files: 0.log, then 1.log after a restart, and so on.
 type logTail struct {
-	dir     string
-	n       int
-	f       *os.File
-	partial []byte
+	dir string
+	n   int
+	cur *lineTail
 }
 
 func (t *logTail) poll(emit func(crilog.Record)) {
 	for {
-		if t.f == nil {
-			f, err := os.Open(filepath.Join(t.dir, fmt.Sprintf("%d.log", t.n)))
-			if err != nil {
-				return
-			}
-			t.f = f
+		if t.cur == nil {
+			t.cur = &lineTail{path: filepath.Join(t.dir, fmt.Sprintf("%d.log", t.n))}
 		}
 		// The next file is created only after this one's last write: if it exists before
 		// this read, the read drains this one for good.
 		_, err := os.Stat(filepath.Join(t.dir, fmt.Sprintf("%d.log", t.n+1)))
 		complete := err == nil
-		b, _ := io.ReadAll(t.f)
-		t.partial = append(t.partial, b...)
-		for {
-			i := bytes.IndexByte(t.partial, '\n')
-			if i < 0 {
-				break
-			}
-			if r, err := crilog.Parse(t.partial[:i]); err == nil {
+		t.cur.poll(func(line []byte) {
+			if r, err := crilog.Parse(line); err == nil {
 				emit(r)
 			}
-			t.partial = t.partial[i+1:]
-		}
+		})
 		if !complete {
 			return
 		}
-		t.f.Close()
-		t.f = nil
-		t.partial = nil
+		t.cur.close()
+		t.cur = nil
 		t.n++
 	}
 }
 
 func (t *logTail) close() {
+	if t.cur != nil {
+		t.cur.close()
+	}
+}
+
+// lineTail follows one append-only file of lines.
+type lineTail struct {
+	path    string
+	f       *os.File
+	partial []byte
+}
+
+func (t *lineTail) poll(emit func([]byte)) {
+	if t.f == nil {
+		f, err := os.Open(t.path)
+		if err != nil {
+			return
+		}
+		t.f = f
+	}
+	b, _ := io.ReadAll(t.f)
+	t.partial = append(t.partial, b...)
+	for {
+		i := bytes.IndexByte(t.partial, '\n')
+		if i < 0 {
+			return
+		}
+		emit(t.partial[:i])
+		t.partial = t.partial[i+1:]
+	}
+}
+
+func (t *lineTail) close() {
 	if t.f != nil {
 		t.f.Close()
 	}

@@ -170,7 +170,7 @@ func runPod(cfg runtime.Config, pod *api.Pod, rm bool) error {
 		}
 	}()
 	p := newPrinter(os.Stdout, os.Stderr)
-	h.Follow(p.status, p.log)
+	h.Follow(p.status, p.event, p.log)
 	if err := h.Err(); err != nil {
 		fmt.Fprintf(os.Stderr, "minipod: the pod's monitor failed (%v); see %s\n", err, filepath.Join(h.Dir, "monitor.log"))
 	}
@@ -250,6 +250,10 @@ func describeState(s api.ContainerState) string {
 		return d + ")"
 	}
 	return "Unknown"
+}
+
+func (p *printer) event(e runtime.Event) {
+	fmt.Fprintf(p.diag, "minipod: container %s %s: %s\n", e.Container, e.Reason, e.Message)
 }
 
 func (p *printer) log(container string, r crilog.Record) {
