@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 )
 
 // ErrExhausted is returned (wrapped) when no address of the subnet is free.
@@ -52,8 +53,9 @@ func (a *ipam) hostRange() (first uint32, count uint64) {
 
 // entry is one allocation file.
 type entry struct {
-	addr netip.Addr
-	id   string
+	addr    netip.Addr
+	id      string
+	modTime time.Time
 }
 
 // entries reads all allocation files; a missing directory means none.
@@ -72,13 +74,17 @@ func (a *ipam) entries() ([]entry, error) {
 			continue // last_reserved_ip, temp files, strangers
 		}
 		b, err := os.ReadFile(filepath.Join(a.dir, de.Name()))
+		var fi fs.FileInfo
+		if err == nil {
+			fi, err = de.Info()
+		}
 		if errors.Is(err, fs.ErrNotExist) {
 			continue // released concurrently
 		}
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, entry{addr: ip, id: strings.TrimSpace(string(b))})
+		out = append(out, entry{addr: ip, id: strings.TrimSpace(string(b)), modTime: fi.ModTime()})
 	}
 	return out, nil
 }
@@ -201,7 +207,7 @@ func (a *ipam) Release(id string) error {
 }
 
 // IDs returns the sorted, distinct ids holding addresses.
-func (a *ipam) IDs() ([]string, error) {
+func (a *ipam) IDs(before time.Time) ([]string, error) {
 	ents, err := a.entries()
 	if err != nil {
 		return nil, err
@@ -209,7 +215,7 @@ func (a *ipam) IDs() ([]string, error) {
 	seen := map[string]bool{}
 	var ids []string
 	for _, e := range ents {
-		if e.id != "" && !seen[e.id] {
+		if e.id != "" && !seen[e.id] && e.modTime.Before(before) {
 			seen[e.id] = true
 			ids = append(ids, e.id)
 		}

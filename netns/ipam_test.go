@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 func newTestIPAM(t *testing.T, subnet string) *ipam {
@@ -47,7 +48,7 @@ func TestIPAMAllocateAllAndExhaust(t *testing.T) {
 	if ip := mustAlloc(t, a, "b0"); ip.String() != "10.250.0.4" {
 		t.Fatalf("after release got %s, want the freed 10.250.0.4", ip)
 	}
-	ids, err := a.IDs()
+	ids, err := a.IDs(time.Now().Add(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +144,7 @@ func TestIPAMConcurrent(t *testing.T) {
 		}
 		seen[ips[i]] = i
 	}
-	ids, err := (&ipam{dir: dir, subnet: subnet}).IDs()
+	ids, err := (&ipam{dir: dir, subnet: subnet}).IDs(time.Now().Add(time.Hour))
 	if err != nil || len(ids) != n {
 		t.Fatalf("IDs = %v, %v; want %d ids", ids, err, n)
 	}
@@ -179,7 +180,7 @@ func TestIPAMReleaseOnlyOwner(t *testing.T) {
 	if err := empty.Release("aa"); err != nil {
 		t.Fatal(err)
 	}
-	if ids, err := empty.IDs(); err != nil || len(ids) != 0 {
+	if ids, err := empty.IDs(time.Now().Add(time.Hour)); err != nil || len(ids) != 0 {
 		t.Fatalf("IDs = %v, %v", ids, err)
 	}
 }
@@ -231,5 +232,21 @@ func TestIDAndVethName(t *testing.T) {
 	n := HostVethName("abc")
 	if len(n) > 15 || n != HostVethName("abc") || n == HostVethName("abd") {
 		t.Errorf("HostVethName: %q", n)
+	}
+}
+
+// Garbage collection must not see an allocation made after its cut-off: that sandbox may
+// belong to a pod whose record it has not read.
+func TestIDsBefore(t *testing.T) {
+	a := &ipam{dir: t.TempDir(), subnet: netip.MustParsePrefix("10.250.9.0/29")}
+	before := time.Now().Add(-time.Second)
+	if _, err := a.Allocate("aa"); err != nil {
+		t.Fatal(err)
+	}
+	if ids, err := a.IDs(before); err != nil || len(ids) != 0 {
+		t.Errorf("IDs(before the allocation) = %v, %v; want none", ids, err)
+	}
+	if ids, err := a.IDs(time.Now().Add(time.Second)); err != nil || len(ids) != 1 || ids[0] != "aa" {
+		t.Errorf("IDs(after the allocation) = %v, %v; want [aa]", ids, err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/netip"
 	"path/filepath"
+	"time"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -285,11 +286,18 @@ func Teardown(cfg Config, id string) error {
 // AllocatedIDs lists the sandbox ids holding an IP, for garbage collection of
 // sandboxes whose pods are gone.
 func AllocatedIDs(cfg Config) ([]string, error) {
+	return AllocatedBefore(cfg, time.Now().Add(time.Hour))
+}
+
+// AllocatedBefore lists the sandbox ids whose address was allocated before t. Garbage
+// collection uses it to leave alone sandboxes being set up right now, whose pod record it
+// may not have seen yet.
+func AllocatedBefore(cfg Config, t time.Time) ([]string, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	return (&ipam{dir: cfg.IPAMDir, subnet: cfg.Subnet}).IDs()
+	return (&ipam{dir: cfg.IPAMDir, subnet: cfg.Subnet}).IDs(t)
 }
 
 // deleteHostVeth deletes the named veth if present. It checks the type so a

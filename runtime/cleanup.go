@@ -108,6 +108,9 @@ func releasePod(r *Record) error {
 	return errors.Join(errs...)
 }
 
+// orphanMinAge is how old a resource without a pod record must be before it is collected.
+const orphanMinAge = time.Minute
+
 // collectGarbage releases what dead monitors left behind: pods whose monitor died without
 // tearing down, and resources (addresses, data dirs, pins, containers) of pods that no
 // longer have a record at all, e.g. after a reboot emptied the state dir.
@@ -137,10 +140,15 @@ func collectGarbage(cfg Config) error {
 			errs = append(errs, err)
 		}
 	}
-	orphan := func(uid string) bool { return uid != "" && !live[uid] }
-	if ids, err := netns.AllocatedIDs(cfg.network()); err == nil {
+	// Resources of a pod are created after its record. One older than the cut-off without a
+	// record seen above is an orphan; a younger one may belong to a pod created meanwhile.
+	cutoff := time.Now().Add(-orphanMinAge)
+	orphan := func(uid string, created time.Time) bool {
+		return uid != "" && !live[uid] && created.Before(cutoff)
+	}
+	if ids, err := netns.AllocatedBefore(cfg.network(), cutoff); err == nil {
 		for _, id := range ids {
-			if orphan(id) {
+			if orphan(id, time.Time{}) {
 				errs = append(errs, netns.Teardown(cfg.network(), id))
 			}
 		}
@@ -148,7 +156,7 @@ func collectGarbage(cfg Config) error {
 	for _, dir := range []string{cfg.podDataRoot(), cfg.nsDir()} {
 		ents, _ := os.ReadDir(dir)
 		for _, e := range ents {
-			if orphan(e.Name()) {
+			if fi, err := e.Info(); err == nil && orphan(e.Name(), fi.ModTime()) {
 				p := filepath.Join(dir, e.Name())
 				if err := unmountUnder(p); err != nil {
 					errs = append(errs, err)
@@ -161,7 +169,7 @@ func collectGarbage(cfg Config) error {
 	ents, _ := os.ReadDir(cfg.containersDir())
 	for _, e := range ents {
 		// Container ids are "<pod uid>-<container name>"; a uid is 36 characters.
-		if len(e.Name()) > 36 && orphan(e.Name()[:36]) {
+		if fi, err := e.Info(); err == nil && len(e.Name()) > 36 && orphan(e.Name()[:36], fi.ModTime()) {
 			errs = append(errs, destroyContainer(cfg.containersDir(), e.Name()))
 		}
 	}
