@@ -1,14 +1,17 @@
 // Package image resolves a container's `image:` to root filesystem layers on the local host.
 //
-// References understood today:
+// References understood:
 //
-//	rootfs:/abs/dir           an unpacked root filesystem directory, used as is (no image config)
-//	oci:/abs/layout[:tag]     an OCI image layout; tag matches org.opencontainers.image.ref.name
+//	rootfs:/abs/dir                   an unpacked root filesystem directory, used as is (no image config)
+//	oci:/abs/layout[:tag]             an OCI image layout; tag matches org.opencontainers.image.ref.name
+//	oci-archive:/abs/file.tar[:tag]   a tar of an OCI image layout, read in place
+//	docker-archive:/abs/file.tar[:ref] what `docker save` writes
+//	busybox, localhost:5000/app@sha256:...  a registry reference, normalized as Docker does
 //
 // Layers of OCI images are verified against their digests and unpacked once, individually, into
-// the Store, so pods share them as overlay lowerdirs. Registry references, oci-archive: and
-// docker-archive: are recognised but not implemented yet; they will feed the same Store through
-// the fetcher interface (see pull.go).
+// the Store, so pods share them as overlay lowerdirs. Every transport feeds the Store through the
+// fetcher interface (see pull.go); registry pulls (registry.go) also record names in an index
+// (index.go) that List, Remove, Prune and Inspect (manage.go) work from.
 package image
 
 import (
@@ -18,8 +21,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-
-	"github.com/google/go-containerregistry/pkg/name"
 )
 
 // Sentinels for errors.Is on errors returned by Resolve. A caller maps ErrInvalidReference to
@@ -77,7 +78,19 @@ func kindError(kind error, format string, args ...any) error {
 //	blobs/sha256/<hex>                  manifests and configs, content-addressed
 //	images/sha256/<manifest hex>.json   what a manifest resolved to, so a warm Resolve reads no blob
 //	locks/<name>.lock                   flock files serialising work across minipod processes
-type Store struct{ Root string }
+//	repositories.json                   names (repo:tag, repo@digest) → manifest; see index.go
+//	tmp/                                layer blobs of registry pulls in progress
+//
+// A Store is safe for concurrent use; set its fields before the first call.
+type Store struct {
+	Root string
+
+	// Insecure lists registries (host[:port]) that may be reached over plain HTTP besides
+	// localhost and 127.0.0.1, like Docker's insecure-registries.
+	Insecure []string
+
+	reg registryState // pullers and in-flight pulls; zero value ready
+}
 
 // Open creates the store directories if needed. The layer tree is mode 0700 because unpacked
 // layers contain setuid binaries that host users must not reach.
@@ -111,11 +124,27 @@ func (s *Store) mkdirs() error {
 
 // Image is a resolved image.
 type Image struct {
-	Ref        string   // as written in the pod manifest
-	ID         string   // "sha256:<config digest>" for OCI images; "rootfs:<dir>" for rootfs:
-	RepoDigest string   // manifest digest for OCI images ("sha256:..."); empty for rootfs:
+	Ref string // as written in the pod manifest
+	// Name is the normalized name the image was found or pulled under, e.g.
+	// "docker.io/library/busybox:latest" (what the kubelet puts in status.containerStatuses[].image);
+	// empty for rootfs:, oci:, and archives.
+	Name string
+	ID   string // "sha256:<config digest>" for OCI images; "rootfs:<dir>" for rootfs:
+	// RepoDigest is "<repo>@sha256:<digest>" for images with a repository (registry pulls and
+	// imports; the digest is the one the tag resolved to, an index's for multi-platform images),
+	// else the bare manifest digest "sha256:..." (oci:, archives); empty for rootfs:.
+	RepoDigest string
 	Layers     []string // unpacked layer directories, BOTTOM first; overlay lowerdir wants them reversed
 	Config     Config
+}
+
+// ImageRef is what the kubelet reports as status.containerStatuses[].imageID: the repo digest
+// when the image has a repository, else the image ID (as containerd's CRI does).
+func (i *Image) ImageRef() string {
+	if strings.Contains(i.RepoDigest, "@") {
+		return i.RepoDigest
+	}
+	return i.ID
 }
 
 // Config is the part of an image config that decides how a container's process runs.
@@ -154,11 +183,8 @@ func (s *Store) Resolve(ctx context.Context, ref string) (*Image, error) {
 }
 
 func (s *Store) resolve(ctx context.Context, ref string) (*Image, error) {
-	if ref == "" {
-		return nil, kindError(ErrInvalidReference, "no image specified")
-	}
-	if strings.TrimSpace(ref) != ref || strings.ContainsAny(ref, "\x00\n\r\t") {
-		return nil, kindError(ErrInvalidReference, "reference contains whitespace or control characters")
+	if err := checkRefChars(ref); err != nil {
+		return nil, kindError(ErrInvalidReference, "%v", err)
 	}
 	switch {
 	case strings.HasPrefix(ref, prefixRootfs):
@@ -173,15 +199,44 @@ func (s *Store) resolve(ctx context.Context, ref string) (*Image, error) {
 			return nil, err
 		}
 		return s.resolveLayout(ctx, dir, tag)
-	case strings.HasPrefix(ref, prefixOCIArchive), strings.HasPrefix(ref, prefixDockerArchive):
-		return nil, kindError(ErrUnsupported, "archive transports are not implemented yet; use oci:/path/to/layout or rootfs:/dir")
+	case strings.HasPrefix(ref, prefixOCIArchive):
+		file, tag, err := parseOCI(strings.TrimPrefix(ref, prefixOCIArchive))
+		if err != nil {
+			return nil, err
+		}
+		return s.resolveOCIArchive(ctx, file, tag)
+	case strings.HasPrefix(ref, prefixDockerArchive):
+		return s.resolveDockerArchive(ctx, strings.TrimPrefix(ref, prefixDockerArchive))
 	}
-	// Anything else is a registry reference; check its syntax now so InvalidImageName is right
-	// even before pulling is implemented.
-	if _, err := name.ParseReference(ref); err != nil {
-		return nil, kindError(ErrInvalidReference, "%v", err)
+	// Anything else is a registry reference: Resolve answers from the store and never pulls.
+	r, err := s.parseRegistryRef(ref)
+	if err != nil {
+		return nil, err
 	}
-	return nil, kindError(ErrUnsupported, "pulling from a registry is not implemented yet; use oci:/path/to/layout or rootfs:/dir")
+	if img, _, ok := s.lookupLocal(r, ref); ok {
+		return img, nil
+	}
+	return nil, kindError(ErrNotFound, "%s is not in the local store (Resolve never pulls; Get does)", canonical(r))
+}
+
+func checkRefChars(ref string) error {
+	if ref == "" {
+		return errors.New("no image specified")
+	}
+	if strings.TrimSpace(ref) != ref || strings.ContainsAny(ref, "\x00\n\r\t") {
+		return errors.New("reference contains whitespace or control characters")
+	}
+	return nil
+}
+
+// isLocalTransport tells references that name local files from registry references.
+func isLocalTransport(ref string) bool {
+	for _, p := range []string{prefixRootfs, prefixOCI, prefixOCIArchive, prefixDockerArchive} {
+		if strings.HasPrefix(ref, p) {
+			return true
+		}
+	}
+	return false
 }
 
 func absPath(p string) (string, error) {

@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -61,7 +62,24 @@ func (s *Store) pull(ctx context.Context, desc v1.Descriptor, f fetcher) (*Image
 	if err := s.mkdirs(); err != nil {
 		return nil, err
 	}
+	// Shared: pulls run side by side, but Prune and Remove (exclusive) must not delete a layer
+	// between our check that it exists and the record that references it.
+	unlock, err := s.lockMode(ctx, gcLock, unix.LOCK_SH)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	return s.pullLocked(ctx, desc, f)
+}
 
+// layerNotifier is implemented by fetchers that report progress: pull tells them when a layer
+// is in place.
+type layerNotifier interface {
+	layerDone(desc v1.Descriptor)
+}
+
+// pullLocked is pull's slow path; the caller holds the gc lock shared.
+func (s *Store) pullLocked(ctx context.Context, desc v1.Descriptor, f fetcher) (*Image, error) {
 	raw, err := readBlob(ctx, f, desc, maxJSONBlob)
 	if err != nil {
 		return nil, err
@@ -114,6 +132,9 @@ func (s *Store) pull(ctx context.Context, desc v1.Descriptor, f fetcher) (*Image
 		}
 		if err := s.ensureLayer(ctx, f, l, diffID); err != nil {
 			return nil, err
+		}
+		if n, ok := f.(layerNotifier); ok {
+			n.layerDone(l)
 		}
 		rec.DiffIDs = append(rec.DiffIDs, diffID.String())
 	}
@@ -219,12 +240,21 @@ func (s *Store) writeFile(rel string, data []byte, replace bool) error {
 // minipod processes may resolve the same image; it is polled so ctx can cancel the wait. Lock
 // files are never removed: removing one while another process waits on it would split the lock.
 func (s *Store) lock(ctx context.Context, name string) (unlock func(), err error) {
+	return s.lockMode(ctx, name, unix.LOCK_EX)
+}
+
+// gcLock is held shared by every writer of records and layers and exclusively by Remove and
+// Prune, which delete them.
+const gcLock = "gc"
+
+// lockMode is lock with how = unix.LOCK_EX or unix.LOCK_SH.
+func (s *Store) lockMode(ctx context.Context, name string, how int) (unlock func(), err error) {
 	f, err := os.OpenFile(filepath.Join(s.Root, "locks", name+".lock"), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, err
 	}
 	for delay := time.Millisecond; ; delay = min(2*delay, 100*time.Millisecond) {
-		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		err := unix.Flock(int(f.Fd()), how|unix.LOCK_NB)
 		if err == nil {
 			return func() { f.Close() }, nil // closing releases the flock
 		}
@@ -282,7 +312,12 @@ func (s *Store) ensureLayer(ctx context.Context, f fetcher, desc v1.Descriptor, 
 		return err
 	}
 	unpacks.Add(1)
-	if err := unpackBlob(ctx, f, desc, diffID, filepath.Join(tmp, "rootfs")); err != nil {
+	size, err := unpackBlob(ctx, f, desc, diffID, filepath.Join(tmp, "rootfs"))
+	if err != nil {
+		return err
+	}
+	// The uncompressed size, for `image ls`: walking the tree later would cost a stat per file.
+	if err := os.WriteFile(filepath.Join(tmp, "size"), []byte(strconv.FormatInt(size, 10)), 0o600); err != nil {
 		return err
 	}
 	if err := syncDir(tmp, true); err != nil {
@@ -309,10 +344,10 @@ func syncDir(dir string, whole bool) error {
 	return f.Sync()
 }
 
-func unpackBlob(ctx context.Context, f fetcher, desc v1.Descriptor, diffID v1.Hash, dir string) error {
+func unpackBlob(ctx context.Context, f fetcher, desc v1.Descriptor, diffID v1.Hash, dir string) (int64, error) {
 	rc, err := f.open(ctx, desc)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer rc.Close()
 	vr := newVerifier(rc, desc)
@@ -323,38 +358,49 @@ func unpackBlob(ctx context.Context, f fetcher, desc v1.Descriptor, diffID v1.Ha
 	case bytes.HasPrefix(magic, []byte{0x1f, 0x8b}):
 		zr, err := gzip.NewReader(br)
 		if err != nil {
-			return layerErr(desc, vr, kindError(ErrInvalidImage, "layer %s: %w", desc.Digest, err))
+			return 0, layerErr(desc, vr, kindError(ErrInvalidImage, "layer %s: %w", desc.Digest, err))
 		}
 		defer zr.Close()
 		r = zr
 	case bytes.HasPrefix(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
 		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1))
 		if err != nil {
-			return layerErr(desc, vr, kindError(ErrInvalidImage, "layer %s: %w", desc.Digest, err))
+			return 0, layerErr(desc, vr, kindError(ErrInvalidImage, "layer %s: %w", desc.Digest, err))
 		}
 		defer zr.Close()
 		r = zr
 	}
-	dh := sha256.New()
+	dh := &countingHash{Hash: sha256.New()}
 	tee := io.TeeReader(r, dh)
 	if err := unpackTar(ctx, tee, dir, desc.Digest.String()); err != nil {
-		return layerErr(desc, vr, err)
+		return 0, layerErr(desc, vr, err)
 	}
 	// The digests cover everything, including padding after the tar end marker and anything
 	// after the compressed stream.
 	if _, err := io.Copy(io.Discard, tee); err != nil {
-		return layerErr(desc, vr, kindError(ErrInvalidImage, "layer %s: %w", desc.Digest, err))
+		return 0, layerErr(desc, vr, kindError(ErrInvalidImage, "layer %s: %w", desc.Digest, err))
 	}
 	if _, err := io.Copy(io.Discard, br); err != nil {
-		return layerErr(desc, vr, err)
+		return 0, layerErr(desc, vr, err)
 	}
 	if !vr.verified {
-		return kindError(ErrInvalidImage, "layer %s: blob not verified", desc.Digest)
+		return 0, kindError(ErrInvalidImage, "layer %s: blob not verified", desc.Digest)
 	}
 	if got := hex.EncodeToString(dh.Sum(nil)); got != diffID.Hex {
-		return kindError(ErrInvalidImage, "layer %s: uncompressed content has digest sha256:%s, config says %s", desc.Digest, got, diffID)
+		return 0, kindError(ErrInvalidImage, "layer %s: uncompressed content has digest sha256:%s, config says %s", desc.Digest, got, diffID)
 	}
-	return nil
+	return dh.n, nil
+}
+
+// countingHash hashes and counts the uncompressed bytes of a layer.
+type countingHash struct {
+	hash.Hash
+	n int64
+}
+
+func (c *countingHash) Write(p []byte) (int, error) {
+	c.n += int64(len(p))
+	return c.Hash.Write(p)
 }
 
 // layerErr prefers reporting a digest mismatch over whatever parse error corrupt data caused,

@@ -30,25 +30,27 @@ func TestReferenceErrors(t *testing.T) {
 	os.WriteFile(notDir, nil, 0o644)
 	emptyDir := t.TempDir()
 	for ref, kind := range map[string]error{
-		"":                       ErrInvalidReference,
-		" rootfs:/x":             ErrInvalidReference,
-		"rootfs:":                ErrInvalidReference,
-		"rootfs:relative/dir":    ErrInvalidReference,
-		"oci:relative":           ErrInvalidReference,
-		"oci:/x:bad tag":         ErrInvalidReference,
-		"oci:/x:-leading":        ErrInvalidReference,
-		"oci:/x:":                ErrInvalidReference,
-		"UPPER/case":             ErrInvalidReference, // registry syntax
-		"busybox:bad!tag":        ErrInvalidReference,
-		"busybox":                ErrUnsupported,
-		"docker.io/library/a:1":  ErrUnsupported,
-		"oci-archive:/x.tar":     ErrUnsupported,
-		"docker-archive:/x.tar":  ErrUnsupported,
-		"rootfs:/does/not/exist": ErrNotFound,
-		"rootfs:" + notDir:       ErrNotFound,
-		"oci:/does/not/exist":    ErrNotFound,
-		"oci:" + notDir:          ErrNotFound,
-		"oci:" + emptyDir:        ErrNotFound, // not a layout
+		"":                                     ErrInvalidReference,
+		" rootfs:/x":                           ErrInvalidReference,
+		"rootfs:":                              ErrInvalidReference,
+		"rootfs:relative/dir":                  ErrInvalidReference,
+		"oci:relative":                         ErrInvalidReference,
+		"oci:/x:bad tag":                       ErrInvalidReference,
+		"oci:/x:-leading":                      ErrInvalidReference,
+		"oci:/x:":                              ErrInvalidReference,
+		"UPPER/case":                           ErrInvalidReference, // registry syntax
+		"busybox:bad!tag":                      ErrInvalidReference,
+		"busybox":                              ErrNotFound, // Resolve never pulls
+		"docker.io/library/a:1":                ErrNotFound,
+		"oci-archive:/x.tar":                   ErrNotFound,
+		"docker-archive:/x.tar":                ErrNotFound,
+		"oci-archive:rel.tar":                  ErrInvalidReference,
+		"a@sha512:" + strings.Repeat("0", 128): ErrInvalidReference,
+		"rootfs:/does/not/exist":               ErrNotFound,
+		"rootfs:" + notDir:                     ErrNotFound,
+		"oci:/does/not/exist":                  ErrNotFound,
+		"oci:" + notDir:                        ErrNotFound,
+		"oci:" + emptyDir:                      ErrNotFound, // not a layout
 	} {
 		_, err := s.Resolve(context.Background(), ref)
 		if !errors.Is(err, kind) {
