@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/minipod/minipod/image"
 	"github.com/minipod/minipod/netns"
 )
 
@@ -27,6 +28,8 @@ type Config struct {
 	CgroupParent   string        `json:"cgroupParent"`   // parent of every pod cgroup
 	BackoffInitial time.Duration `json:"backoffInitial"` // first crash-loop back-off
 	BackoffMax     time.Duration `json:"backoffMax"`     // crash-loop back-off cap
+	// InsecureRegistries may be reached over plain HTTP, besides localhost and 127.0.0.1.
+	InsecureRegistries []string `json:"insecureRegistries,omitempty"`
 }
 
 // DefaultConfig returns the defaults. The subnet avoids Podman's 10.88.0.0/16 and
@@ -83,3 +86,13 @@ func (c Config) containersDir() string { return filepath.Join(c.StateDir, "conta
 func (c Config) nsDir() string         { return filepath.Join(c.StateDir, "ns") }
 func (c Config) podDataRoot() string   { return filepath.Join(c.Root, "pods") }
 func (c Config) imagesDir() string     { return filepath.Join(c.Root, "images") }
+
+// OpenImages opens the image store of this configuration.
+func (c Config) OpenImages() (*image.Store, error) {
+	s, err := image.Open(c.imagesDir())
+	if err != nil {
+		return nil, err
+	}
+	s.Insecure = c.InsecureRegistries
+	return s, nil
+}

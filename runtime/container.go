@@ -100,12 +100,12 @@ func (m *monitor) pullImage(i int) *image.Image {
 			}
 			m.mu.Lock()
 			cs := &m.pod.Status.ContainerStatuses[i]
-			// The kubelet reports the repo digest when the image has one.
-			cs.ImageID = img.ID
-			if img.RepoDigest != "" {
-				cs.ImageID = img.RepoDigest
+			// Like the kubelet: the normalized name, and the repo digest when there is one.
+			cs.ImageID = img.ImageRef()
+			if img.Name != "" {
+				cs.Image = img.Name
 			}
-			m.imageIDs[c.Name] = img.ID
+			m.imagesUsed[c.Name] = append([]string{img.ID}, img.Layers...)
 			m.mu.Unlock()
 			m.recordImages()
 			return img

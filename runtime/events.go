@@ -39,15 +39,15 @@ func (m *monitor) event(container, reason, msg string) {
 	m.events.Write(append(b, '\n'))
 }
 
-// imagesFile lists the image IDs the pod's containers use, so that `image rm` and `image
-// prune` leave them alone while the pod holds resources.
+// imagesFile lists the image IDs and layer directories the pod's containers use, so that
+// `image rm` and `image prune` leave them alone while the pod holds resources.
 const imagesFile = "images.json"
 
 func (m *monitor) recordImages() {
 	m.mu.Lock()
-	ids := make([]string, 0, len(m.imageIDs))
-	for _, id := range m.imageIDs {
-		ids = append(ids, id)
+	var ids []string
+	for _, used := range m.imagesUsed {
+		ids = append(ids, used...)
 	}
 	m.mu.Unlock()
 	if err := writeJSONAtomic(filepath.Join(m.dir, imagesFile), ids); err != nil {
@@ -55,8 +55,8 @@ func (m *monitor) recordImages() {
 	}
 }
 
-// ImagesInUse returns whether an image ID is used by a pod on this host: one whose resources
-// are not released yet (its monitor runs, or died without tearing down).
+// ImagesInUse returns whether an image ID or layer directory is used by a pod on this host:
+// one whose resources are not released yet (its monitor runs, or died without tearing down).
 func ImagesInUse(cfg Config) (func(imageID string) bool, error) {
 	entries, err := os.ReadDir(cfg.podsDir())
 	if err != nil && !os.IsNotExist(err) {

@@ -48,9 +48,9 @@ type monitor struct {
 	ctx          context.Context
 	cancel       context.CancelFunc // cancels image pulls when the pod stops
 	procs        map[int]*running
-	firstStarts  sync.WaitGroup    // done when each container was started (or failed to) once
-	imageIDs     map[string]string // container name -> image ID in use, for `image rm`/`prune`
-	events       *os.File          // the pod's event log, see event
+	firstStarts  sync.WaitGroup      // done when each container was started (or failed to) once
+	imagesUsed   map[string][]string // container name -> its image ID and layer dirs, for `image rm`/`prune`
+	events       *os.File            // the pod's event log, see event
 }
 
 // RunMonitor is the entry point of `minipod monitor POD-DIR`. lock is the pod's lock file,
@@ -71,11 +71,11 @@ func RunMonitor(dir string, lock *os.File) error {
 		pod:         rec.Pod,
 		stopc:       make(chan struct{}),
 		procs:       map[int]*running{},
-		imageIDs:    map[string]string{},
+		imagesUsed:  map[string][]string{},
 	}
 	m.ctx, m.cancel = context.WithCancel(context.Background())
 	log.Info("monitor up", "pid", os.Getpid())
-	m.images, err = image.Open(rec.Config.imagesDir())
+	m.images, err = rec.Config.OpenImages()
 	if err != nil {
 		return err
 	}
