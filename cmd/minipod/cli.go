@@ -96,9 +96,10 @@ func newRootCmd() *cobra.Command {
 	f.StringVar(&g.cfg.CgroupParent, "cgroup-parent", d.CgroupParent, "cgroup under which every pod gets its own")
 	f.DurationVar(&g.cfg.BackoffInitial, "backoff-initial", d.BackoffInitial, "first crash-loop back-off")
 	f.DurationVar(&g.cfg.BackoffMax, "backoff-max", d.BackoffMax, "crash-loop back-off cap")
+	f.StringSliceVar(&g.cfg.InsecureRegistries, "insecure-registry", nil, "registry (host[:port]) that may be reached over plain HTTP; localhost and 127.0.0.1 always may")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return badInput(err) })
 
-	root.AddCommand(newRunCmd(g), newGetCmd(g), newDeleteCmd(g), newLogsCmd(g), newMonitorCmd())
+	root.AddCommand(newRunCmd(g), newGetCmd(g), newDeleteCmd(g), newLogsCmd(g), newImageCmd(g), newMonitorCmd())
 	return root
 }
 
