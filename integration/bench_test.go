@@ -24,46 +24,51 @@ import (
 
 const benchRounds = 20
 
-func idlePod(name string) string {
+func idlePod(name, image string) string {
 	return fmt.Sprintf(`apiVersion: v1
 kind: Pod
 metadata: {name: %s}
 spec:
   terminationGracePeriodSeconds: 0
   containers:
-  - {name: a, image: "rootfs:%s", command: [sleep, "100000"]}
-  - {name: b, image: "rootfs:%s", command: [sleep, "100000"]}
-`, name, rootfsDir, rootfsDir)
+  - {name: a, image: "%s", command: [sleep, "100000"]}
+  - {name: b, image: "%s", command: [sleep, "100000"]}
+`, name, image, image)
 }
 
 // BenchmarkPodStart: a 2-container pod, from `minipod run` to both containers running,
 // then from SIGINT to `run` exiting with everything torn down.
 func BenchmarkPodStart(b *testing.B) {
 	e := newEnv(b)
-	var start, stop []time.Duration
 	for range b.N {
-		for range benchRounds {
-			t0 := time.Now()
-			r := e.run(idlePod("bench"))
-			path := e.statusPath("default", "bench")
-			for !bothRunning(path) {
-				if r.exited() {
-					b.Fatalf("run exited early: %s", r.stderr())
-				}
-				// Polling faster steals enough CPU from the pod start on 2 cores to slow it.
-				time.Sleep(5 * time.Millisecond)
-			}
-			start = append(start, time.Since(t0))
-			t1 := time.Now()
-			r.signal(syscall.SIGINT)
-			if code := r.wait(b, time.Minute); code != 130 {
-				b.Fatalf("run exited %d, want 130: %s", code, r.stderr())
-			}
-			stop = append(stop, time.Since(t1))
-		}
+		start, stop := measureStarts(b, e, idlePod("bench", "rootfs:"+rootfsDir))
+		report(b, "2-container pod: run to all running", "ms-start", start)
+		report(b, "2-container pod: SIGINT to torn down", "ms-teardown", stop)
 	}
-	report(b, "2-container pod: run to all running", "ms-start", start)
-	report(b, "2-container pod: SIGINT to torn down", "ms-teardown", stop)
+}
+
+// measureStarts runs the 2-container pod manifest benchRounds times.
+func measureStarts(b *testing.B, e *env, manifest string) (start, stop []time.Duration) {
+	for range benchRounds {
+		t0 := time.Now()
+		r := e.run(manifest)
+		path := e.statusPath("default", "bench")
+		for !bothRunning(path) {
+			if r.exited() {
+				b.Fatalf("run exited early: %s", r.stderr())
+			}
+			// Polling faster steals enough CPU from the pod start on 2 cores to slow it.
+			time.Sleep(5 * time.Millisecond)
+		}
+		start = append(start, time.Since(t0))
+		t1 := time.Now()
+		r.signal(syscall.SIGINT)
+		if code := r.wait(b, time.Minute); code != 130 {
+			b.Fatalf("run exited %d, want 130: %s", code, r.stderr())
+		}
+		stop = append(stop, time.Since(t1))
+	}
+	return start, stop
 }
 
 // BenchmarkPodRunToCompletion: a 1-container pod running `true`, from `minipod run` to its
@@ -101,7 +106,7 @@ func BenchmarkIdlePodMemory(b *testing.B) {
 		var runs []*runProc
 		for i := range pods {
 			name := fmt.Sprintf("idle%d", i)
-			runs = append(runs, e.run(idlePod(name)))
+			runs = append(runs, e.run(idlePod(name, "rootfs:"+rootfsDir)))
 			path := e.statusPath("default", name)
 			deadline := time.Now().Add(time.Minute)
 			for !bothRunning(path) {
