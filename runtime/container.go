@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -93,9 +94,11 @@ func (m *monitor) pullImage(i int) *image.Image {
 	policy := image.PullPolicy(c.ImagePullPolicy)
 	for attempt := 0; ; attempt++ {
 		started := time.Now()
-		img, err := m.images.Get(m.ctx, c.Image, policy, image.PullOptions{Progress: m.pullProgress(c)})
+		var fetched atomic.Bool
+		img, err := m.images.Get(m.ctx, c.Image, policy, image.PullOptions{Progress: m.pullProgress(c, &fetched)})
 		if err == nil {
-			if attempt > 0 || policy == image.PullAlways {
+			// The kubelet's events (pkg/kubelet/images/image_manager.go).
+			if fetched.Load() {
 				m.event(c.Name, "Pulled", fmt.Sprintf("Successfully pulled image %q in %s", c.Image, time.Since(started).Round(time.Millisecond)))
 			}
 			m.mu.Lock()
@@ -138,11 +141,15 @@ func (m *monitor) pullImage(i int) *image.Image {
 	}
 }
 
-// pullProgress reports a pull as events, at most twice a second per layer.
-func (m *monitor) pullProgress(c *api.Container) func(image.Progress) {
+// pullProgress reports a pull as events, at most twice a second per layer, and notes in
+// fetched whether any layer was downloaded.
+func (m *monitor) pullProgress(c *api.Container, fetched *atomic.Bool) func(image.Progress) {
 	var mu sync.Mutex
 	last := map[string]time.Time{}
 	return func(p image.Progress) {
+		if p.Layer != "" {
+			fetched.Store(true)
+		}
 		mu.Lock()
 		defer mu.Unlock()
 		switch {
