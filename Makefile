@@ -13,8 +13,8 @@ all: build
 
 build: $(BIN)
 
-$(BIN): $(SOURCES)
-	CGO_ENABLED=1 $(GO) build -trimpath -o $(BIN) ./cmd/minipod
+$(BIN): $(SOURCES) scripts/build.sh
+	GO=$(GO) scripts/build.sh $(BIN)
 
 deps:
 	@scripts/deps.sh
