@@ -19,21 +19,26 @@ const followInterval = 25 * time.Millisecond
 
 // Follow reports each new status of the pod, each event and each log record of its
 // containers, in order per container, until the monitor has exited and everything it wrote
-// was reported.
-func (h *Handle) Follow(onStatus func(*api.Pod), onEvent func(Event), onLog func(container string, r crilog.Record)) {
+// was reported. onSettled, if not nil, is called once when no container is being created
+// any more: the time for work that should not slow the start down.
+func (h *Handle) Follow(onStatus func(*api.Pod), onEvent func(Event), onLog func(container string, r crilog.Record), onSettled func()) {
 	var lastStatus []byte
 	events := &lineTail{path: filepath.Join(h.Dir, eventsFile)}
 	defer events.close()
-	trimmed := false
+	settled := false
 	tails := map[string]*logTail{}
 	poll := func() {
 		if b, err := os.ReadFile(filepath.Join(h.Dir, statusFile)); err == nil && !bytes.Equal(b, lastStatus) {
 			lastStatus = b
 			if p, err := readStatus(h.Dir); err == nil {
 				onStatus(p)
-				// From here on a foreground run mostly waits, like the monitor.
-				if !trimmed && p.Status.Phase != api.PodPending {
-					trimmed = true
+				// Once the pod has settled, a foreground run mostly waits, like the monitor.
+				// Doing this earlier would compete with the start for the CPU.
+				if !settled && hasSettled(p) {
+					settled = true
+					if onSettled != nil {
+						onSettled()
+					}
 					trimMemory()
 				}
 			}
@@ -136,4 +141,20 @@ func (t *lineTail) close() {
 	if t.f != nil {
 		t.f.Close()
 	}
+}
+
+// hasSettled reports whether every container has been started, or the pod has ended.
+func hasSettled(p *api.Pod) bool {
+	if p.Status.Phase == api.PodSucceeded || p.Status.Phase == api.PodFailed {
+		return true
+	}
+	if len(p.Status.ContainerStatuses) == 0 {
+		return false
+	}
+	for _, cs := range p.Status.ContainerStatuses {
+		if w := cs.State.Waiting; w != nil && w.Reason == "ContainerCreating" {
+			return false
+		}
+	}
+	return true
 }

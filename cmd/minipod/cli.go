@@ -153,12 +153,6 @@ func runPod(cfg runtime.Config, pod *api.Pod, rm bool) error {
 	if err != nil {
 		return &exitError{exitFailed, err}
 	}
-	// Pods whose monitor died are cleaned up off the start path.
-	go func() {
-		if err := runtime.CollectGarbage(cfg); err != nil {
-			fmt.Fprintln(os.Stderr, "minipod: cleaning up after dead pods:", err)
-		}
-	}()
 	var interrupted bool
 	var mu sync.Mutex
 	go func() {
@@ -171,7 +165,17 @@ func runPod(cfg runtime.Config, pod *api.Pod, rm bool) error {
 		}
 	}()
 	p := newPrinter(os.Stdout, os.Stderr)
-	h.Follow(p.status, p.event, p.log)
+	// Pods whose monitor died are cleaned up once this one has started, off its start path.
+	var gc sync.WaitGroup
+	collectGarbage := func() {
+		gc.Go(func() {
+			if err := runtime.CollectGarbage(cfg); err != nil {
+				fmt.Fprintln(os.Stderr, "minipod: cleaning up after dead pods:", err)
+			}
+		})
+	}
+	h.Follow(p.status, p.event, p.log, collectGarbage)
+	gc.Wait()
 	if err := h.Err(); err != nil {
 		fmt.Fprintf(os.Stderr, "minipod: the pod's monitor failed (%v); see %s\n", err, filepath.Join(h.Dir, "monitor.log"))
 	}
