@@ -1060,6 +1060,19 @@ func (e *env) ownsProcess(pid int) (procInfo, bool) {
 
 // forceCleanup removes whatever the runtime left behind (after the leak check reported it).
 func (e *env) forceCleanup(t testing.TB) {
+	e.reboot(t)
+	if len(mountPointsUnder(e.dir)) == 0 {
+		if err := os.RemoveAll(e.dir); err != nil {
+			t.Logf("cleanup: removing %s: %v", e.dir, err)
+		}
+	} else {
+		t.Errorf("cleanup: mounts remain below %s; leaving it", e.dir)
+	}
+}
+
+// reboot removes what a reboot of the host would: the env's processes, mounts, links (the
+// bridge too) and cgroups. Files stay.
+func (e *env) reboot(t testing.TB) {
 	for round := 0; round < 3; round++ {
 		for _, p := range e.processes() {
 			syscall.Kill(p.pid, syscall.SIGKILL)
@@ -1106,13 +1119,6 @@ func (e *env) forceCleanup(t testing.TB) {
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
-	}
-	if len(mountPointsUnder(e.dir)) == 0 {
-		if err := os.RemoveAll(e.dir); err != nil {
-			t.Logf("cleanup: removing %s: %v", e.dir, err)
-		}
-	} else {
-		t.Errorf("cleanup: mounts remain below %s; leaving it", e.dir)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/moby/sys/mountinfo"
@@ -164,6 +165,15 @@ func collectGarbage(cfg Config) error {
 					errs = append(errs, os.RemoveAll(p))
 				}
 			}
+		}
+	}
+	// Logs of pods that no longer exist go too, as the kubelet removes them: their
+	// directories are named <namespace>_<name>_<uid>, and names hold no "_".
+	logs, _ := os.ReadDir(filepath.Join(cfg.LogDir, "pods"))
+	for _, e := range logs {
+		parts := strings.Split(e.Name(), "_")
+		if fi, err := e.Info(); err == nil && len(parts) == 3 && orphan(parts[2], fi.ModTime()) {
+			errs = append(errs, os.RemoveAll(filepath.Join(cfg.LogDir, "pods", e.Name())))
 		}
 	}
 	ents, _ := os.ReadDir(cfg.containersDir())
