@@ -120,7 +120,8 @@ func (m *monitor) run() error {
 	now := time.Now()
 	m.mu.Lock()
 	st := &m.pod.Status
-	st.StartTime = &api.Time{Time: api.NewTime(now).Time}
+	start := api.NewTime(now)
+	st.StartTime = &start
 	st.ContainerStatuses = make([]api.ContainerStatus, len(m.pod.Spec.Containers))
 	for i, c := range m.pod.Spec.Containers {
 		st.ContainerStatuses[i] = api.ContainerStatus{
@@ -241,7 +242,8 @@ func (m *monitor) stop(grace time.Duration) {
 	close(m.stopc)
 	m.cancel()
 	now := time.Now()
-	m.pod.Metadata.DeletionTimestamp = &api.Time{Time: api.NewTime(now.Add(grace)).Time}
+	deletion := api.NewTime(now.Add(grace))
+	m.pod.Metadata.DeletionTimestamp = &deletion
 	m.updateLocked()
 	for _, p := range m.procs {
 		p.signal(p.stopSignal)
