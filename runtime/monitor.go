@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/errgroup"
 	"golang.org/x/sys/unix"
 
 	"github.com/minipod/minipod/api"
@@ -182,27 +183,37 @@ func (m *monitor) setupSandbox() error {
 	if hostname == "" {
 		hostname = m.pod.Metadata.Name
 	}
-	nsDir := filepath.Join(r.Config.nsDir(), r.uid())
-	if err := os.MkdirAll(nsDir, 0o700); err != nil {
+	// The parts are independent: build them concurrently (the network, the slowest, sets
+	// the pace). What a failed part leaves, teardown releases like everything else.
+	var g errgroup.Group
+	g.Go(func() error {
+		nsDir := filepath.Join(r.Config.nsDir(), r.uid())
+		if err := os.MkdirAll(nsDir, 0o700); err != nil {
+			return err
+		}
+		return pinIPCAndUTS(filepath.Join(nsDir, "ipc"), filepath.Join(nsDir, "uts"), hostname)
+	})
+	g.Go(func() error { return createPodCgroup(r.cgroupPath()) })
+	g.Go(func() error {
+		vols, err := volume.Setup(filepath.Join(r.dataDir(), "volumes"), m.pod.Spec.Volumes)
+		if err != nil {
+			return err
+		}
+		m.volumes = vols
+		if err := mountShm(filepath.Join(r.dataDir(), "shm")); err != nil {
+			return fmt.Errorf("pod /dev/shm: %w", err)
+		}
+		return nil
+	})
+	var sb *netns.Sandbox
+	g.Go(func() (err error) {
+		if sb, err = netns.Setup(r.Config.network(), r.sandboxID()); err != nil {
+			return fmt.Errorf("pod network: %w", err)
+		}
+		return nil
+	})
+	if err := g.Wait(); err != nil {
 		return err
-	}
-	if err := pinIPCAndUTS(filepath.Join(nsDir, "ipc"), filepath.Join(nsDir, "uts"), hostname); err != nil {
-		return err
-	}
-	if err := createPodCgroup(r.cgroupPath()); err != nil {
-		return err
-	}
-	vols, err := volume.Setup(filepath.Join(r.dataDir(), "volumes"), m.pod.Spec.Volumes)
-	if err != nil {
-		return err
-	}
-	m.volumes = vols
-	if err := mountShm(filepath.Join(r.dataDir(), "shm")); err != nil {
-		return fmt.Errorf("pod /dev/shm: %w", err)
-	}
-	sb, err := netns.Setup(r.Config.network(), r.sandboxID())
-	if err != nil {
-		return fmt.Errorf("pod network: %w", err)
 	}
 	m.sb = sb
 	if err := writePodFiles(filepath.Join(r.dataDir(), "etc"), sb.IP.String(), hostname); err != nil {
