@@ -207,8 +207,8 @@ func (m *monitor) runOnce(i int, img *image.Image, rootfs string, restarts int32
 	default:
 	}
 	term.StartedAt = api.NewTime(startedAt)
-	term.FinishedAt = api.NewTime(finished)
-	term.FinishedAt.Time = finished // keep sub-second precision for the back-off arithmetic
+	// Sub-second precision is kept for the back-off arithmetic; JSON shows seconds.
+	term.FinishedAt = api.Time{Time: finished}
 	m.setTerminated(i, term)
 	if err := r.lc.Destroy(); err != nil {
 		m.log.Error("destroy container", "container", m.pod.Spec.Containers[i].Name, "err", err)
