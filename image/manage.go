@@ -20,6 +20,19 @@ import (
 
 // records reads every image record; damaged ones are skipped (Prune leaves them to a re-pull,
 // which rewrites them).
+// snapshot reads the names index and every image record.
+func (s *Store) snapshot() (*nameIndex, []record, error) {
+	idx, err := s.readIndex()
+	if err != nil {
+		return nil, nil, err
+	}
+	recs, err := s.records()
+	if err != nil {
+		return nil, nil, err
+	}
+	return idx, recs, nil
+}
+
 func (s *Store) records() ([]record, error) {
 	dir := filepath.Join(s.Root, "images", "sha256")
 	ents, err := os.ReadDir(dir)
@@ -130,11 +143,7 @@ func splitName(n string) (repo, tag string) {
 }
 
 func (s *Store) list() ([]Summary, error) {
-	idx, err := s.readIndex()
-	if err != nil {
-		return nil, err
-	}
-	recs, err := s.records()
+	idx, recs, err := s.snapshot()
 	if err != nil {
 		return nil, err
 	}
@@ -250,11 +259,7 @@ func (s *Store) remove(ref string, force bool, inUse InUse) ([]string, error) {
 		return nil, err
 	}
 	defer unlock()
-	idx, err := s.readIndex()
-	if err != nil {
-		return nil, err
-	}
-	recs, err := s.records()
+	idx, recs, err := s.snapshot()
 	if err != nil {
 		return nil, err
 	}
@@ -365,11 +370,7 @@ func (s *Store) prune(inUse InUse) ([]string, int64, error) {
 		return nil, 0, err
 	}
 	defer unlock()
-	idx, err := s.readIndex()
-	if err != nil {
-		return nil, 0, err
-	}
-	recs, err := s.records()
+	idx, recs, err := s.snapshot()
 	if err != nil {
 		return nil, 0, err
 	}
@@ -480,11 +481,7 @@ type rootFS struct {
 }
 
 func (s *Store) inspect(ref string) ([]byte, error) {
-	idx, err := s.readIndex()
-	if err != nil {
-		return nil, err
-	}
-	recs, err := s.records()
+	idx, recs, err := s.snapshot()
 	if err != nil {
 		return nil, err
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/opencontainers/runc/libcontainer"
 	"golang.org/x/sys/unix"
 
+	"github.com/minipod/minipod/api"
 	"github.com/minipod/minipod/netns"
 )
 
@@ -196,8 +197,8 @@ func releaseDead(dir string, rec *Record) error {
 		return fmt.Errorf("pod %s/%s: %w", rec.Pod.Metadata.Namespace, rec.Pod.Metadata.Name, err)
 	}
 	if p, perr := readStatus(dir); perr == nil {
-		if p.Status.Phase != "Succeeded" && p.Status.Phase != "Failed" {
-			p.Status.Phase = "Unknown"
+		if p.Status.Phase != api.PodSucceeded && p.Status.Phase != api.PodFailed {
+			p.Status.Phase = api.PodUnknown
 			p.Status.Reason = "MonitorLost"
 			p.Status.Message = "the pod's monitor process died; its containers were stopped"
 		}

@@ -66,6 +66,11 @@ func (c Config) Validate() error {
 	if c.BackoffMax < c.BackoffInitial {
 		errs = append(errs, fmt.Errorf("--backoff-max: must be at least --backoff-initial, got %s", c.BackoffMax))
 	}
+	for _, r := range c.InsecureRegistries {
+		if r == "" || strings.ContainsAny(r, "/ \t") {
+			errs = append(errs, fmt.Errorf("--insecure-registry: want host[:port], got %q", r))
+		}
+	}
 	if err := c.network().Validate(); err != nil {
 		errs = append(errs, err)
 	}

@@ -108,9 +108,13 @@ func (m *monitor) pullImage(i int) *image.Image {
 			if img.Name != "" {
 				cs.Image = img.Name
 			}
-			m.imagesUsed[c.Name] = append([]string{img.ID}, img.Layers...)
+			used := append([]string{img.ID}, img.Layers...)
+			changed := !slices.Equal(m.imagesUsed[c.Name], used)
+			m.imagesUsed[c.Name] = used
 			m.mu.Unlock()
-			m.recordImages()
+			if changed {
+				m.recordImages()
+			}
 			return img
 		}
 		if m.isStopping() {

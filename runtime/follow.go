@@ -30,7 +30,8 @@ func (h *Handle) Follow(onStatus func(*api.Pod), onEvent func(Event), onLog func
 	poll := func() {
 		if b, err := os.ReadFile(filepath.Join(h.Dir, statusFile)); err == nil && !bytes.Equal(b, lastStatus) {
 			lastStatus = b
-			if p, err := readStatus(h.Dir); err == nil {
+			var p *api.Pod
+			if err := json.Unmarshal(b, &p); err == nil {
 				onStatus(p)
 				// Once the pod has settled, a foreground run mostly waits, like the monitor.
 				// Doing this earlier would compete with the start for the CPU.

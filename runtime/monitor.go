@@ -92,7 +92,7 @@ func RunMonitor(dir string, lock *os.File) error {
 	}()
 
 	runErr := m.run()
-	if err := m.teardown(); err != nil {
+	if err := releasePod(m.rec); err != nil {
 		log.Error("teardown", "err", err)
 		runErr = errors.Join(runErr, err)
 	}
@@ -292,9 +292,4 @@ func (m *monitor) updateLocked() {
 	if err := writeJSONAtomic(filepath.Join(m.dir, statusFile), &m.pod); err != nil {
 		m.log.Error("write status", "err", err)
 	}
-}
-
-// teardown releases every resource of the pod.
-func (m *monitor) teardown() error {
-	return releasePod(m.rec)
 }

@@ -110,14 +110,25 @@ func (h *Handle) Stop() error { return signalMonitor(h.Dir, unix.SIGTERM) }
 func (h *Handle) Status() (*api.Pod, error) { return readStatus(h.Dir) }
 
 // Remove deletes the pod's state and logs; the monitor must have exited.
-func (h *Handle) Remove() error {
-	rec := &Record{Config: h.Cfg, Pod: h.Pod}
-	var errs []error
-	if !exists(filepath.Join(h.Dir, tornDownFile)) {
-		errs = append(errs, releasePod(rec))
+func (h *Handle) Remove() error { return removePod(h.Dir, &Record{Config: h.Cfg, Pod: h.Pod}) }
+
+// removePod releases what the pod may still hold, then deletes its state and logs. If the
+// release fails, the record stays, so that a later delete (or the garbage collector) can
+// retry what failed.
+func removePod(dir string, rec *Record) error {
+	if !exists(filepath.Join(dir, tornDownFile)) {
+		if err := releasePod(rec); err != nil {
+			return err
+		}
 	}
-	errs = append(errs, os.RemoveAll(rec.logDir()), os.RemoveAll(h.Dir))
-	return errors.Join(errs...)
+	return errors.Join(os.RemoveAll(rec.logDir()), os.RemoveAll(dir))
+}
+
+// LogFile is the log file of one instance of a container of a pod (status as read from
+// its status file).
+func LogFile(cfg Config, p *api.Pod, container string, restartCount int32) string {
+	rec := &Record{Config: cfg, Pod: *p}
+	return filepath.Join(rec.logDir(), container, fmt.Sprintf("%d.log", restartCount))
 }
 
 // LogDir is where the pod's container logs are written.
@@ -214,13 +225,5 @@ func Delete(cfg Config, namespace, name string, grace *int64) error {
 		}
 		return err
 	}
-	var errs []error
-	if !exists(filepath.Join(dir, tornDownFile)) {
-		errs = append(errs, releasePod(rec))
-	}
-	if len(errs) > 0 && errors.Join(errs...) != nil {
-		// Keep the record so that a later delete can retry what failed.
-		return errors.Join(errs...)
-	}
-	return errors.Join(os.RemoveAll(rec.logDir()), os.RemoveAll(dir))
+	return removePod(dir, rec)
 }

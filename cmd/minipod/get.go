@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"text/tabwriter"
 	"time"
@@ -206,9 +205,7 @@ func newLogsCmd(g *globalFlags) *cobra.Command {
 					if previous {
 						n--
 					}
-					m := p.Metadata
-					path := filepath.Join(cfg.LogDir, "pods", m.Namespace+"_"+m.Name+"_"+m.UID, cs.Name, fmt.Sprintf("%d.log", n))
-					return printLog(path)
+					return printLog(runtime.LogFile(cfg, p, cs.Name, n))
 				}
 				return &exitError{exitFailed, fmt.Errorf("container %q not found in pod %s", container, args[0])}
 			}

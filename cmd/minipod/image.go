@@ -39,16 +39,19 @@ func (f *imageFlags) store() (*image.Store, runtime.Config, error) {
 	if err != nil {
 		return nil, cfg, err
 	}
-	for _, r := range cfg.InsecureRegistries {
-		if r == "" || strings.ContainsAny(r, "/ \t") {
-			return nil, cfg, badInput(fmt.Errorf("--insecure-registry: want host[:port], got %q", r))
-		}
-	}
 	s, err := cfg.OpenImages()
 	if err != nil {
 		return nil, cfg, &exitError{exitFailed, err}
 	}
 	return s, cfg, nil
+}
+
+// storeForRefs checks the references given on the command line, then opens the store.
+func (f *imageFlags) storeForRefs(refs []string) (*image.Store, runtime.Config, error) {
+	if err := checkRefs(refs); err != nil {
+		return nil, runtime.Config{}, err
+	}
+	return f.store()
 }
 
 // imageError maps a store error to an exit code: a malformed reference is bad input (2),
@@ -131,10 +134,7 @@ into the store. Progress goes to stderr: a bar per layer on a terminal, plain li
 the image ID is printed on stdout at the end.`,
 		Args: imageArgs(1, false),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkRefs(args); err != nil {
-				return err
-			}
-			s, _, err := f.store()
+			s, _, err := f.storeForRefs(args)
 			if err != nil {
 				return err
 			}
@@ -525,10 +525,7 @@ func newImageRmCmd(f *imageFlags) *cobra.Command {
 		Short:   "Remove images (refused while a pod uses one, unless --force)",
 		Args:    imageArgs(1, true),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkRefs(args); err != nil {
-				return err
-			}
-			s, cfg, err := f.store()
+			s, cfg, err := f.storeForRefs(args)
 			if err != nil {
 				return err
 			}
@@ -682,10 +679,7 @@ func newImageInspectCmd(f *imageFlags) *cobra.Command {
 		Short: "Print images' details as a JSON array",
 		Args:  imageArgs(1, true),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkRefs(args); err != nil {
-				return err
-			}
-			s, _, err := f.store()
+			s, _, err := f.storeForRefs(args)
 			if err != nil {
 				return err
 			}
