@@ -235,3 +235,12 @@ func (t *Time) UnmarshalJSON(b []byte) error {
 	t.Time = v
 	return nil
 }
+
+// Event is one line of a pod's event log, a small stand-in for a Kubernetes Event: what a
+// person watching the pod wants to know beyond its status.
+type Event struct {
+	Time      Time   `json:"time"`
+	Container string `json:"container,omitempty"`
+	Reason    string `json:"reason"`
+	Message   string `json:"message"`
+}

@@ -94,11 +94,11 @@ type Store struct {
 
 // Open creates the store directories if needed. The layer tree is mode 0700 because unpacked
 // layers contain setuid binaries that host users must not reach.
-func Open(root string) (*Store, error) {
+func Open(root string, insecure ...string) (*Store, error) {
 	if !filepath.IsAbs(root) {
 		return nil, fmt.Errorf("image store root %q is not an absolute path", root)
 	}
-	s := &Store{Root: filepath.Clean(root)}
+	s := &Store{Root: filepath.Clean(root), Insecure: insecure}
 	if err := s.mkdirs(); err != nil {
 		return nil, err
 	}

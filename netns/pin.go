@@ -3,13 +3,12 @@ package netns
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
-	"runtime"
 
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"github.com/minipod/minipod/nspin"
 )
 
 // podNS gives access to a freshly created pod netns.
@@ -61,104 +60,38 @@ func ensurePinDir(dir string) error {
 	return nil
 }
 
-// pin creates a new network namespace and bind-mounts it on path, which must
-// not exist yet (that is what makes an id's Setup exclusive).
+// pin creates a new network namespace pinned on path, which must not exist yet (that is
+// what makes an id's Setup exclusive), and returns handles to configure it.
 func pin(path string) (*podNS, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE|os.O_EXCL, 0o444)
-	if errors.Is(err, fs.ErrExist) {
-		return nil, fmt.Errorf("netns: %s already exists (sandbox set up already, or not torn down)", path)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("netns: create %s: %w", path, err)
-	}
-	f.Close()
-
-	// A dedicated goroutine, so that if its thread cannot be switched back
-	// it simply exits locked and the runtime destroys the thread instead of
-	// running other goroutines in the pod netns.
-	ch := make(chan pinResult, 1)
-	go func() {
-		runtime.LockOSThread()
-		r := pinOnThread(path)
-		if r.restored {
-			runtime.UnlockOSThread()
+	var ns podNS
+	err := nspin.Create([]nspin.Pin{{Kind: "net", Path: path}}, func() error {
+		// A socket belongs to the netns it was created in, so this handle configures the
+		// pod netns from any thread later; the fd is for IFLA_NET_NS_FD.
+		fd, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return fmt.Errorf("netns: open pod netns: %w", err)
 		}
-		ch <- r
-	}()
-	r := <-ch
-	if r.err != nil {
-		if err := unpin(path); err != nil {
-			r.err = errors.Join(r.err, err)
+		nl, err := netlink.NewHandle(unix.NETLINK_ROUTE)
+		if err != nil {
+			unix.Close(fd)
+			return fmt.Errorf("netns: netlink socket in pod netns: %w", err)
 		}
-		return nil, r.err
-	}
-	return r.ns, nil
-}
-
-type pinResult struct {
-	ns       *podNS
-	restored bool // the thread is back in its original netns
-	err      error
-}
-
-// pinOnThread must run on a locked OS thread.
-func pinOnThread(path string) (r pinResult) {
-	orig, err := netns.Get()
+		ns = podNS{fd: fd, nl: nl}
+		return nil
+	})
 	if err != nil {
-		return pinResult{restored: true, err: fmt.Errorf("netns: get current netns: %w", err)}
-	}
-	defer orig.Close()
-	defer func() {
-		if err := netns.Set(orig); err != nil {
-			r.err = errors.Join(r.err, fmt.Errorf("netns: switch thread back from pod netns: %w", err))
-			if r.ns != nil {
-				r.ns.close()
-				r.ns = nil
-			}
-			return
+		if ns.nl != nil {
+			ns.close()
 		}
-		r.restored = true
-	}()
-
-	ns, err := netns.New() // unshare(CLONE_NEWNET) for this thread only
-	if err != nil {
-		r.err = fmt.Errorf("netns: create netns: %w", err)
-		return r
+		return nil, fmt.Errorf("netns: %w", err)
 	}
-	src := fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid())
-	if err := unix.Mount(src, path, "", unix.MS_BIND, ""); err != nil {
-		ns.Close()
-		r.err = fmt.Errorf("netns: bind mount netns on %s: %w", path, err)
-		return r
-	}
-	// A socket belongs to the netns it was created in, so this handle
-	// configures the pod netns from any thread later.
-	nl, err := netlink.NewHandle(unix.NETLINK_ROUTE)
-	if err != nil {
-		ns.Close()
-		r.err = fmt.Errorf("netns: netlink socket in pod netns: %w", err)
-		return r
-	}
-	r.ns = &podNS{fd: int(ns), nl: nl}
-	return r
+	return &ns, nil
 }
 
 // unpin unmounts and removes a pin. Missing mount or file is fine.
 func unpin(path string) error {
-	var errs []error
-	// Loop in case something stacked several mounts on the file.
-	for range 8 {
-		err := unix.Unmount(path, unix.MNT_DETACH|unix.UMOUNT_NOFOLLOW)
-		if err == nil {
-			continue
-		}
-		if !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
-			errs = append(errs, fmt.Errorf("netns: unmount %s: %w", path, err))
-		}
-		break
+	if err := nspin.Remove(path); err != nil {
+		return fmt.Errorf("netns: %w", err)
 	}
-	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		errs = append(errs, fmt.Errorf("netns: remove %s: %w", path, err))
-	}
-	return errors.Join(errs...)
+	return nil
 }

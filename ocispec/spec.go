@@ -1,53 +1,40 @@
-// Package ocispec translates a resolved container (its process, root filesystem, pod
-// namespaces and mounts) into an OCI runtime spec. It is pure: no file is touched here, so
-// every rule is table-tested without root.
+// Package ocispec generates the OCI runtime spec of one container of a pod: from the pod, the
+// container, its image's config and the sandbox's paths to a *specs.Spec. It is pure: every
+// input is passed in (the image's /etc/passwd and /etc/group too), nothing is read or written,
+// so every rule is table-tested without root.
+//
+// Generation applies small options to a base spec, one file per concern: process.go (command,
+// args, env, working directory merged with the image config), user.go, mounts.go,
+// namespaces.go, security.go, resources.go. A Kubernetes field becomes one option, or one
+// case in one, and one table test.
 package ocispec
 
 import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/minipod/minipod/api"
 )
 
-// DefaultCapabilities is the set containerd and Docker give a container by default
-// (containerd pkg/oci/spec.go defaultUnixCaps).
-var DefaultCapabilities = []string{
-	"CAP_CHOWN",
-	"CAP_DAC_OVERRIDE",
-	"CAP_FSETID",
-	"CAP_FOWNER",
-	"CAP_MKNOD",
-	"CAP_NET_RAW",
-	"CAP_SETGID",
-	"CAP_SETUID",
-	"CAP_SETFCAP",
-	"CAP_SETPCAP",
-	"CAP_NET_BIND_SERVICE",
-	"CAP_SYS_CHROOT",
-	"CAP_KILL",
-	"CAP_AUDIT_WRITE",
+// ImageConfig is the part of an image config that decides how a container's process runs.
+type ImageConfig struct {
+	Entrypoint []string
+	Cmd        []string
+	Env        []string
+	WorkingDir string
+	User       string
+	StopSignal string
 }
 
-// maskedPaths and readonlyPaths are containerd's defaults (pkg/oci/spec.go): kernel interfaces
-// that leak host information or allow host changes.
-var maskedPaths = []string{
-	"/proc/acpi",
-	"/proc/asound",
-	"/proc/kcore",
-	"/proc/keys",
-	"/proc/latency_stats",
-	"/proc/timer_list",
-	"/proc/timer_stats",
-	"/proc/sched_debug",
-	"/proc/scsi",
-	"/sys/firmware",
-	"/sys/devices/virtual/powercap",
-}
-
-var readonlyPaths = []string{
-	"/proc/bus",
-	"/proc/fs",
-	"/proc/irq",
-	"/proc/sys",
-	"/proc/sysrq-trigger",
+// Sandbox is what a container joins and shares with the rest of its pod.
+type Sandbox struct {
+	Hostname string
+	// Pinned namespaces the container joins.
+	NetNS, IPCNS, UTSNS string
+	// Shm is the pod's /dev/shm (a tmpfs owned by the pod), so that the containers sharing
+	// the IPC namespace also share POSIX shared memory; empty for a private one.
+	Shm string
+	// The pod's generated /etc files, bind-mounted into every container.
+	EtcHosts, EtcHostname, EtcResolvConf string
 }
 
 // Mount is a bind mount from the host into the container.
@@ -57,85 +44,48 @@ type Mount struct {
 	ReadOnly    bool
 }
 
-// Input is everything the spec depends on, already resolved by the caller.
+// Input is everything a container's spec depends on, resolved by the caller.
 type Input struct {
-	Args []string
-	Env  []string
-	Cwd  string
-
-	RootfsPath string
-
-	// Pinned pod namespaces the container joins.
-	NetNSPath string
-	IPCNSPath string
-	UTSNSPath string
-
-	// CgroupsPath is the container's cgroup, relative to the cgroup root(s).
-	CgroupsPath string
-
-	// ShmPath is the pod's shared /dev/shm (a tmpfs owned by the pod), bind-mounted so
-	// that the containers sharing the IPC namespace also share POSIX shared memory.
-	ShmPath string
-
-	// Mounts are bind mounts applied after the system mounts, in order (pod files such as
-	// /etc/hosts first, then volumes).
-	Mounts []Mount
+	Pod       *api.Pod
+	Container *api.Container
+	// Field is the container's path in the pod, e.g. "spec.initContainers[0]", for errors.
+	Field string
+	Image ImageConfig
+	// Passwd and Group are the contents of the image's /etc/passwd and /etc/group (nil when
+	// the image has none), to resolve the user and its groups as the runtime would.
+	Passwd, Group []byte
+	Rootfs        string // the container's root filesystem, mounted
+	Cgroup        string // the container's cgroup, relative to the cgroup root(s)
+	Sandbox       Sandbox
+	// Volumes are the container's volumeMounts resolved to host paths, in order.
+	Volumes []Mount
 }
 
-// Build returns the OCI runtime spec for one container of a pod.
-func Build(in Input) *specs.Spec {
-	caps := append([]string(nil), DefaultCapabilities...)
+// option applies one concern of the container to the spec.
+type option func(s *specs.Spec, in *Input) error
+
+// options run in order: the user needs the process, the mounts need nothing else.
+var options = []option{
+	withProcess,
+	withUser,
+	withMounts,
+	withNamespaces,
+	withSecurity,
+	withResources,
+}
+
+// Generate returns the OCI runtime spec of one container. Errors name the field at fault.
+func Generate(in *Input) (*specs.Spec, error) {
 	s := &specs.Spec{
 		Version: specs.Version,
-		Process: &specs.Process{
-			Args: in.Args,
-			Env:  in.Env,
-			Cwd:  in.Cwd,
-			User: specs.User{UID: 0, GID: 0},
-			Capabilities: &specs.LinuxCapabilities{
-				Bounding:  caps,
-				Effective: caps,
-				Permitted: caps,
-			},
-			NoNewPrivileges: true,
-		},
-		Root: &specs.Root{Path: in.RootfsPath},
-		Mounts: []specs.Mount{
-			{Destination: "/proc", Type: "proc", Source: "proc", Options: []string{"nosuid", "noexec", "nodev"}},
-			{Destination: "/dev", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "strictatime", "mode=755", "size=65536k"}},
-			{Destination: "/dev/pts", Type: "devpts", Source: "devpts", Options: []string{"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}},
-			{Destination: "/dev/mqueue", Type: "mqueue", Source: "mqueue", Options: []string{"nosuid", "noexec", "nodev"}},
-			{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: []string{"nosuid", "noexec", "nodev", "ro"}},
-			{Destination: "/sys/fs/cgroup", Type: "cgroup", Source: "cgroup", Options: []string{"nosuid", "noexec", "nodev", "relatime", "ro"}},
-		},
-		Linux: &specs.Linux{
-			CgroupsPath: in.CgroupsPath,
-			Namespaces: []specs.LinuxNamespace{
-				{Type: specs.PIDNamespace},
-				{Type: specs.MountNamespace},
-				{Type: specs.NetworkNamespace, Path: in.NetNSPath},
-				{Type: specs.IPCNamespace, Path: in.IPCNSPath},
-				{Type: specs.UTSNamespace, Path: in.UTSNSPath},
-			},
-			MaskedPaths:   maskedPaths,
-			ReadonlyPaths: readonlyPaths,
-		},
+		Process: &specs.Process{},
+		Root:    &specs.Root{Path: in.Rootfs},
+		Linux:   &specs.Linux{},
 	}
-	if in.ShmPath != "" {
-		s.Mounts = append(s.Mounts, bind(Mount{Source: in.ShmPath, Destination: "/dev/shm"}))
-	} else {
-		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/dev/shm", Type: "tmpfs", Source: "shm", Options: []string{"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}})
+	for _, o := range options {
+		if err := o(s, in); err != nil {
+			return nil, err
+		}
 	}
-	for _, m := range in.Mounts {
-		s.Mounts = append(s.Mounts, bind(m))
-	}
-	return s
-}
-
-func bind(m Mount) specs.Mount {
-	opts := []string{"rbind", "rprivate"}
-	if m.ReadOnly {
-		opts = append(opts, "ro")
-	}
-	return specs.Mount{Destination: m.Destination, Type: "bind", Source: m.Source, Options: opts}
+	return s, nil
 }

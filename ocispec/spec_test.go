@@ -5,21 +5,32 @@ import (
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/minipod/minipod/api"
 )
 
-func TestBuild(t *testing.T) {
-	in := Input{
-		Args: []string{"sh", "-c", "true"}, Env: []string{"PATH=/bin"}, Cwd: "/",
-		RootfsPath: "/r", NetNSPath: "/ns/net", IPCNSPath: "/ns/ipc", UTSNSPath: "/ns/uts",
-		CgroupsPath: "minipod/pod1/c1", ShmPath: "/pod/shm",
-		Mounts: []Mount{{Source: "/pod/hosts", Destination: "/etc/hosts"}, {Source: "/v", Destination: "/data", ReadOnly: true}},
+func TestGenerate(t *testing.T) {
+	in := &Input{
+		Pod:       &api.Pod{},
+		Container: &api.Container{Name: "c1", Command: []string{"sh", "-c", "true"}},
+		Field:     "spec.containers[0]",
+		Rootfs:    "/r",
+		Cgroup:    "minipod/pod1/c1",
+		Sandbox: Sandbox{
+			Hostname: "h", NetNS: "/ns/net", IPCNS: "/ns/ipc", UTSNS: "/ns/uts", Shm: "/pod/shm",
+			EtcHosts: "/pod/hosts", EtcHostname: "/pod/hostname", EtcResolvConf: "/pod/resolv.conf",
+		},
+		Volumes: []Mount{{Source: "/v", Destination: "/data", ReadOnly: true}},
 	}
-	s := Build(in)
+	s, err := Generate(in)
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		ok   bool
 	}{
-		{"args", slices.Equal(s.Process.Args, in.Args)},
+		{"args", slices.Equal(s.Process.Args, []string{"sh", "-c", "true"})},
 		{"no_new_privs", s.Process.NoNewPrivileges},
 		{"runs as root uid 0", s.Process.User.UID == 0 && s.Process.User.GID == 0},
 		{"default caps only", slices.Equal(s.Process.Capabilities.Bounding, DefaultCapabilities) && !slices.Contains(s.Process.Capabilities.Bounding, "CAP_SYS_ADMIN")},
@@ -33,9 +44,13 @@ func TestBuild(t *testing.T) {
 		{"joins pod uts", hasNS(s, specs.UTSNamespace, "/ns/uts")},
 		{"sys read-only", slices.Contains(mount(s, "/sys").Options, "ro")},
 		{"shm is the pod's", mount(s, "/dev/shm").Source == "/pod/shm" && mount(s, "/dev/shm").Type == "bind"},
+		{"pod hosts file", mount(s, "/etc/hosts").Source == "/pod/hosts"},
+		{"pod hostname file", mount(s, "/etc/hostname").Source == "/pod/hostname"},
+		{"pod resolv.conf", mount(s, "/etc/resolv.conf").Source == "/pod/resolv.conf"},
 		{"read-only volume", slices.Contains(mount(s, "/data").Options, "ro")},
 		{"writable pod file", !slices.Contains(mount(s, "/etc/hosts").Options, "ro")},
 		{"volumes after system mounts", index(s, "/data") > index(s, "/dev")},
+		{"volumes after pod files", index(s, "/data") > index(s, "/etc/resolv.conf")},
 		{"kcore masked", slices.Contains(s.Linux.MaskedPaths, "/proc/kcore")},
 		{"proc/sys read-only", slices.Contains(s.Linux.ReadonlyPaths, "/proc/sys")},
 	}
@@ -45,14 +60,19 @@ func TestBuild(t *testing.T) {
 		}
 	}
 
-	in.ShmPath = ""
-	if m := mount(Build(in), "/dev/shm"); m.Type != "tmpfs" {
+	in.Sandbox.Shm = ""
+	s2, err := Generate(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := mount(s2, "/dev/shm"); m.Type != "tmpfs" {
 		t.Errorf("without a pod shm, /dev/shm = %+v, want a private tmpfs", m)
 	}
-	// Build must not alias the caller's default capability slice.
+	// Generate must not alias the package's default slices.
 	s.Process.Capabilities.Bounding[0] = "CAP_SYS_ADMIN"
-	if DefaultCapabilities[0] == "CAP_SYS_ADMIN" {
-		t.Error("Build aliases DefaultCapabilities")
+	s.Linux.MaskedPaths[0] = "/x"
+	if DefaultCapabilities[0] == "CAP_SYS_ADMIN" || maskedPaths[0] == "/x" {
+		t.Error("Generate aliases the package defaults")
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/minipod/minipod/api"
 	"github.com/minipod/minipod/ocispec"
+	"github.com/minipod/minipod/unmount"
 )
 
 // Sources maps a volume name to the host path that backs it.
@@ -72,8 +73,8 @@ func Teardown(dir string) error {
 	var errs []error
 	for _, e := range entries {
 		p := filepath.Join(dir, e.Name())
-		if err := unix.Unmount(p, unix.MNT_DETACH); err != nil && err != unix.EINVAL && err != unix.ENOENT {
-			errs = append(errs, fmt.Errorf("unmount %s: %w", p, err))
+		if err := unmount.Detach(p); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	if len(errs) == 0 {
@@ -130,10 +131,11 @@ func checkHostPath(h *api.HostPathVolumeSource) error {
 // Mounts resolves a container's volumeMounts to bind mounts. A subPath is resolved inside
 // its volume without following symlinks out of it, and created as a directory when missing,
 // as the kubelet does.
-func Mounts(c *api.Container, idx int, src Sources) ([]ocispec.Mount, error) {
+// field is the container's path in the pod, e.g. "spec.containers[1]", for errors.
+func Mounts(c *api.Container, containerField string, src Sources) ([]ocispec.Mount, error) {
 	out := make([]ocispec.Mount, 0, len(c.VolumeMounts))
 	for i, vm := range c.VolumeMounts {
-		field := fmt.Sprintf("spec.containers[%d].volumeMounts[%d]", idx, i)
+		field := fmt.Sprintf("%s.volumeMounts[%d]", containerField, i)
 		base, ok := src[vm.Name]
 		if !ok {
 			return nil, fmt.Errorf("%s.name: volume %q not found", field, vm.Name)

@@ -16,7 +16,9 @@ import (
 
 	"github.com/minipod/minipod/api"
 	"github.com/minipod/minipod/crilog"
-	"github.com/minipod/minipod/runtime"
+	"github.com/minipod/minipod/monitor"
+	"github.com/minipod/minipod/pods"
+	"github.com/minipod/minipod/state"
 )
 
 // Exit codes of `minipod run`, documented in the README.
@@ -61,11 +63,11 @@ func execute(args []string) int {
 }
 
 type globalFlags struct {
-	cfg    runtime.Config
+	cfg    state.Config
 	subnet string
 }
 
-func (g *globalFlags) config() (runtime.Config, error) {
+func (g *globalFlags) config() (state.Config, error) {
 	cfg := g.cfg
 	p, err := netip.ParsePrefix(g.subnet)
 	if err != nil {
@@ -79,7 +81,7 @@ func (g *globalFlags) config() (runtime.Config, error) {
 }
 
 func newRootCmd() *cobra.Command {
-	g := &globalFlags{cfg: runtime.DefaultConfig()}
+	g := &globalFlags{cfg: state.DefaultConfig()}
 	root := &cobra.Command{
 		Use:           "minipod",
 		Short:         "Run Kubernetes Pods on one Linux host",
@@ -87,7 +89,7 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	f := root.PersistentFlags()
-	d := runtime.DefaultConfig()
+	d := state.DefaultConfig()
 	f.StringVar(&g.cfg.StateDir, "state-dir", d.StateDir, "runtime state: pod records and status files, pinned namespaces")
 	f.StringVar(&g.cfg.Root, "root", d.Root, "persistent data: images, container layers, emptyDirs, IP allocations")
 	f.StringVar(&g.cfg.LogDir, "log-dir", d.LogDir, "container logs")
@@ -146,10 +148,10 @@ Exit status: 0 the pod Succeeded, 1 it Failed, 2 bad input, 130 interrupted (aft
 	return cmd
 }
 
-func runPod(cfg runtime.Config, pod *api.Pod, rm bool) error {
+func runPod(cfg state.Config, pod *api.Pod, rm bool) error {
 	sigc := make(chan os.Signal, 2)
 	signal.Notify(sigc, unix.SIGINT, unix.SIGTERM)
-	h, err := runtime.Create(cfg, pod)
+	h, err := pods.Create(cfg, pod)
 	if err != nil {
 		return &exitError{exitFailed, err}
 	}
@@ -169,7 +171,7 @@ func runPod(cfg runtime.Config, pod *api.Pod, rm bool) error {
 	var gc sync.WaitGroup
 	collectGarbage := func() {
 		gc.Go(func() {
-			if err := runtime.CollectGarbage(cfg); err != nil {
+			if err := pods.CollectGarbage(cfg); err != nil {
 				fmt.Fprintln(os.Stderr, "minipod: cleaning up after dead pods:", err)
 			}
 		})
@@ -257,7 +259,7 @@ func describeState(s api.ContainerState) string {
 	return "Unknown"
 }
 
-func (p *printer) event(e runtime.Event) {
+func (p *printer) event(e api.Event) {
 	fmt.Fprintf(p.diag, "minipod: container %s %s: %s\n", e.Container, e.Reason, e.Message)
 }
 
@@ -287,7 +289,7 @@ func newMonitorCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			// fd 3 is the pod's lock, taken by the process that started this one.
 			lock := os.NewFile(3, "lock")
-			if err := runtime.RunMonitor(args[0], lock); err != nil {
+			if err := monitor.Run(args[0], lock); err != nil {
 				return &exitError{exitFailed, err}
 			}
 			return nil

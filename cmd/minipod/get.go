@@ -14,12 +14,13 @@ import (
 
 	"github.com/minipod/minipod/api"
 	"github.com/minipod/minipod/crilog"
-	"github.com/minipod/minipod/runtime"
+	"github.com/minipod/minipod/pods"
+	"github.com/minipod/minipod/state"
 )
 
 func newGetCmd(g *globalFlags) *cobra.Command {
 	var namespace, output string
-	var all bool
+	var allNamespaces bool
 	cmd := &cobra.Command{
 		Use:   "get pods",
 		Short: "List pods with their phase (like kubectl get pods)",
@@ -29,13 +30,13 @@ func newGetCmd(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			pods, err := runtime.List(cfg)
+			all, err := pods.List(cfg)
 			if err != nil {
 				return err
 			}
 			var shown []*api.Pod
-			for _, p := range pods {
-				if all || p.Metadata.Namespace == namespace {
+			for _, p := range all {
+				if allNamespaces || p.Metadata.Namespace == namespace {
 					shown = append(shown, p)
 				}
 			}
@@ -53,14 +54,14 @@ func newGetCmd(g *globalFlags) *cobra.Command {
 				enc.SetIndent("", "  ")
 				return enc.Encode(list)
 			case "", "wide":
-				printPods(shown, all)
+				printPods(shown, allNamespaces)
 				return nil
 			}
 			return badInput(fmt.Errorf("-o: unsupported output format %q (json, wide)", output))
 		},
 	}
 	cmd.Flags().StringVarP(&namespace, "namespace", "n", "default", "namespace")
-	cmd.Flags().BoolVarP(&all, "all-namespaces", "A", false, "list pods of every namespace")
+	cmd.Flags().BoolVarP(&allNamespaces, "all-namespaces", "A", false, "list pods of every namespace")
 	cmd.Flags().StringVarP(&output, "output", "o", "", "output format: json or wide")
 	return cmd
 }
@@ -159,8 +160,8 @@ func newDeleteCmd(g *globalFlags) *cobra.Command {
 				}
 				gp = &grace
 			}
-			if err := runtime.Delete(cfg, namespace, args[1], gp); err != nil {
-				if errors.Is(err, runtime.ErrPodNotFound) {
+			if err := pods.Delete(cfg, namespace, args[1], gp); err != nil {
+				if errors.Is(err, pods.ErrPodNotFound) {
 					return &exitError{exitFailed, err}
 				}
 				return err
@@ -186,11 +187,11 @@ func newLogsCmd(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			pods, err := runtime.List(cfg)
+			all, err := pods.List(cfg)
 			if err != nil {
 				return err
 			}
-			for _, p := range pods {
+			for _, p := range all {
 				if p.Metadata.Namespace != namespace || p.Metadata.Name != args[0] {
 					continue
 				}
@@ -205,11 +206,11 @@ func newLogsCmd(g *globalFlags) *cobra.Command {
 					if previous {
 						n--
 					}
-					return printLog(runtime.LogFile(cfg, p, cs.Name, n))
+					return printLog(pods.LogFile(cfg, p, cs.Name, n))
 				}
 				return &exitError{exitFailed, fmt.Errorf("container %q not found in pod %s", container, args[0])}
 			}
-			return &exitError{exitFailed, fmt.Errorf("pod %s/%s: %w", namespace, args[0], runtime.ErrPodNotFound)}
+			return &exitError{exitFailed, fmt.Errorf("pod %s/%s: %w", namespace, args[0], pods.ErrPodNotFound)}
 		},
 	}
 	cmd.Flags().StringVarP(&namespace, "namespace", "n", "default", "namespace")
@@ -243,10 +244,10 @@ func printLog(path string) error {
 }
 
 // podCommand checks the resource word of "get pods" / "delete pod" and the global flags.
-func (g *globalFlags) podCommand(verb, resource string) (runtime.Config, error) {
+func (g *globalFlags) podCommand(verb, resource string) (state.Config, error) {
 	switch resource {
 	case "pod", "pods", "po":
 		return g.config()
 	}
-	return runtime.Config{}, badInput(fmt.Errorf("%s: unknown resource type %q (supported: pods)", verb, resource))
+	return state.Config{}, badInput(fmt.Errorf("%s: unknown resource type %q (supported: pods)", verb, resource))
 }

@@ -23,7 +23,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/minipod/minipod/image"
-	"github.com/minipod/minipod/runtime"
+	"github.com/minipod/minipod/pods"
+	"github.com/minipod/minipod/state"
 )
 
 // imageFlags is what every `minipod image` subcommand shares: the global flags, including
@@ -32,14 +33,14 @@ type imageFlags struct {
 	g *globalFlags
 }
 
-// store opens the image store below --root (runtime.Config.OpenImages), after checking the
+// store opens the image store below --root, after checking the
 // global flags.
-func (f *imageFlags) store() (*image.Store, runtime.Config, error) {
+func (f *imageFlags) store() (*image.Store, state.Config, error) {
 	cfg, err := f.g.config()
 	if err != nil {
 		return nil, cfg, err
 	}
-	s, err := cfg.OpenImages()
+	s, err := image.Open(cfg.ImagesDir(), cfg.InsecureRegistries...)
 	if err != nil {
 		return nil, cfg, &exitError{exitFailed, err}
 	}
@@ -47,9 +48,9 @@ func (f *imageFlags) store() (*image.Store, runtime.Config, error) {
 }
 
 // storeForRefs checks the references given on the command line, then opens the store.
-func (f *imageFlags) storeForRefs(refs []string) (*image.Store, runtime.Config, error) {
+func (f *imageFlags) storeForRefs(refs []string) (*image.Store, state.Config, error) {
 	if err := checkRefs(refs); err != nil {
-		return nil, runtime.Config{}, err
+		return nil, state.Config{}, err
 	}
 	return f.store()
 }
@@ -529,7 +530,7 @@ func newImageRmCmd(f *imageFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			inUse, err := runtime.ImagesInUse(cfg)
+			inUse, err := pods.ImagesInUse(cfg)
 			if err != nil {
 				return &exitError{exitFailed, fmt.Errorf("finding the images pods use: %w", err)}
 			}
@@ -653,7 +654,7 @@ func newImagePruneCmd(f *imageFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			inUse, err := runtime.ImagesInUse(cfg)
+			inUse, err := pods.ImagesInUse(cfg)
 			if err != nil {
 				return &exitError{exitFailed, fmt.Errorf("finding the images pods use: %w", err)}
 			}

@@ -1,4 +1,4 @@
-package runtime
+package pods
 
 import (
 	"bytes"
@@ -11,6 +11,8 @@ import (
 
 	"github.com/minipod/minipod/api"
 	"github.com/minipod/minipod/crilog"
+	"github.com/minipod/minipod/state"
+	"github.com/minipod/minipod/trim"
 )
 
 // followInterval is how often a foreground `run` looks for new status and output: short
@@ -21,14 +23,14 @@ const followInterval = 25 * time.Millisecond
 // containers, in order per container, until the monitor has exited and everything it wrote
 // was reported. onSettled, if not nil, is called once when no container is being created
 // any more: the time for work that should not slow the start down.
-func (h *Handle) Follow(onStatus func(*api.Pod), onEvent func(Event), onLog func(container string, r crilog.Record), onSettled func()) {
+func (h *Handle) Follow(onStatus func(*api.Pod), onEvent func(api.Event), onLog func(container string, r crilog.Record), onSettled func()) {
 	var lastStatus []byte
-	events := &lineTail{path: filepath.Join(h.Dir, eventsFile)}
+	events := &lineTail{path: filepath.Join(h.Dir, state.EventsFile)}
 	defer events.close()
 	settled := false
 	tails := map[string]*logTail{}
 	poll := func() {
-		if b, err := os.ReadFile(filepath.Join(h.Dir, statusFile)); err == nil && !bytes.Equal(b, lastStatus) {
+		if b, err := os.ReadFile(filepath.Join(h.Dir, state.StatusFile)); err == nil && !bytes.Equal(b, lastStatus) {
 			lastStatus = b
 			var p *api.Pod
 			if err := json.Unmarshal(b, &p); err == nil {
@@ -40,12 +42,12 @@ func (h *Handle) Follow(onStatus func(*api.Pod), onEvent func(Event), onLog func
 					if onSettled != nil {
 						onSettled()
 					}
-					trimMemory()
+					trim.Memory()
 				}
 			}
 		}
 		events.poll(func(line []byte) {
-			var e Event
+			var e api.Event
 			if json.Unmarshal(line, &e) == nil {
 				onEvent(e)
 			}

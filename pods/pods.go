@@ -1,7 +1,10 @@
-package runtime
+// Package pods is what a command does with pods: create one (persist its record, start its
+// monitor), follow it, list, delete, and collect what dead monitors left behind. The pods
+// themselves are run by their monitors (package monitor); everything here works from the
+// state directory, so any process can do it, whoever created the pod.
+package pods
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -15,6 +18,9 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/minipod/minipod/api"
+	"github.com/minipod/minipod/atomicfile"
+	"github.com/minipod/minipod/sandbox"
+	"github.com/minipod/minipod/state"
 )
 
 var (
@@ -24,7 +30,7 @@ var (
 
 // Handle is a pod started by this process.
 type Handle struct {
-	Cfg  Config
+	Cfg  state.Config
 	Pod  api.Pod // as recorded, with its uid
 	Dir  string
 	done chan struct{} // closed when the monitor exits
@@ -37,12 +43,12 @@ var MonitorExe = "/proc/self/exe"
 // Create records a validated pod and starts its monitor, which then creates the sandbox
 // and the containers. Nothing is created on the host before the record is persisted, so a
 // crash at any point leaves something that names what to release.
-func Create(cfg Config, pod *api.Pod) (*Handle, error) {
-	if err := os.MkdirAll(cfg.podsDir(), 0o700); err != nil {
+func Create(cfg state.Config, pod *api.Pod) (*Handle, error) {
+	if err := os.MkdirAll(cfg.PodsDir(), 0o700); err != nil {
 		return nil, err
 	}
 	p := *pod
-	p.Metadata.UID = newUID()
+	p.Metadata.UID = state.NewUID()
 	now := api.NewTime(time.Now())
 	p.Metadata.CreationTimestamp = &now
 	p.Status = api.PodStatus{Phase: api.PodPending}
@@ -54,19 +60,19 @@ func Create(cfg Config, pod *api.Pod) (*Handle, error) {
 		}
 		return nil, err
 	}
-	lock, err := os.OpenFile(filepath.Join(dir, lockFile), os.O_RDWR|os.O_CREATE, 0o600)
+	lock, err := os.OpenFile(filepath.Join(dir, state.LockFile), os.O_RDWR|os.O_CREATE, 0o600)
 	if err == nil {
 		err = unix.Flock(int(lock.Fd()), unix.LOCK_EX)
 	}
 	if err == nil {
-		err = writeJSONAtomic(filepath.Join(dir, recordFile), &Record{Config: cfg, Pod: p})
+		err = atomicfile.WriteJSON(filepath.Join(dir, state.RecordFile), &state.Record{Config: cfg, Pod: p}, 0o600)
 	}
 	if err == nil {
-		err = writeJSONAtomic(filepath.Join(dir, statusFile), &p)
+		err = atomicfile.WriteJSON(filepath.Join(dir, state.StatusFile), &p, 0o644)
 	}
 	var logf *os.File
 	if err == nil {
-		logf, err = os.OpenFile(filepath.Join(dir, monitorLog), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+		logf, err = os.OpenFile(filepath.Join(dir, state.MonitorLog), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	}
 	if err != nil {
 		if lock != nil {
@@ -97,6 +103,8 @@ func Create(cfg Config, pod *api.Pod) (*Handle, error) {
 	return h, nil
 }
 
+func (h *Handle) record() *state.Record { return &state.Record{Config: h.Cfg, Pod: h.Pod} }
+
 // Done is closed when the pod's monitor has exited (the pod ended and was torn down).
 func (h *Handle) Done() <-chan struct{} { return h.done }
 
@@ -107,64 +115,48 @@ func (h *Handle) Err() error { return h.err }
 func (h *Handle) Stop() error { return signalMonitor(h.Dir, unix.SIGTERM) }
 
 // Status reads the pod's current status file.
-func (h *Handle) Status() (*api.Pod, error) { return readStatus(h.Dir) }
+func (h *Handle) Status() (*api.Pod, error) { return state.ReadStatus(h.Dir) }
 
 // Remove deletes the pod's state and logs; the monitor must have exited.
-func (h *Handle) Remove() error { return removePod(h.Dir, &Record{Config: h.Cfg, Pod: h.Pod}) }
+func (h *Handle) Remove() error { return removePod(h.Dir, h.record()) }
+
+// LogDir is where the pod's container logs are written.
+func (h *Handle) LogDir() string { return h.record().LogDir() }
 
 // removePod releases what the pod may still hold, then deletes its state and logs. If the
 // release fails, the record stays, so that a later delete (or the garbage collector) can
 // retry what failed.
-func removePod(dir string, rec *Record) error {
-	if !exists(filepath.Join(dir, tornDownFile)) {
-		if err := releasePod(rec); err != nil {
+func removePod(dir string, rec *state.Record) error {
+	if !state.TornDown(dir) {
+		if err := sandbox.Release(rec); err != nil {
 			return err
 		}
 	}
-	return errors.Join(os.RemoveAll(rec.logDir()), os.RemoveAll(dir))
+	return errors.Join(os.RemoveAll(rec.LogDir()), os.RemoveAll(dir))
 }
 
-// LogFile is the log file of one instance of a container of a pod (status as read from
-// its status file).
-func LogFile(cfg Config, p *api.Pod, container string, restartCount int32) string {
-	rec := &Record{Config: cfg, Pod: *p}
-	return filepath.Join(rec.logDir(), container, fmt.Sprintf("%d.log", restartCount))
+// LogFile is the log file of one instance of a container of a pod (as read from its status
+// file).
+func LogFile(cfg state.Config, p *api.Pod, container string, restartCount int32) string {
+	return (&state.Record{Config: cfg, Pod: *p}).LogFile(container, restartCount)
 }
-
-// LogDir is where the pod's container logs are written.
-func (h *Handle) LogDir() string { return (&Record{Config: h.Cfg, Pod: h.Pod}).logDir() }
 
 func signalMonitor(dir string, sig unix.Signal) error {
-	b, err := os.ReadFile(filepath.Join(dir, pidFile))
+	b, err := os.ReadFile(filepath.Join(dir, state.PIDFile))
 	if err != nil {
 		return err
 	}
 	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
 	if err != nil || pid <= 1 {
-		return fmt.Errorf("bad monitor pid file %s", filepath.Join(dir, pidFile))
+		return fmt.Errorf("bad monitor pid file %s", filepath.Join(dir, state.PIDFile))
 	}
 	return unix.Kill(pid, sig)
 }
 
-func readStatus(dir string) (*api.Pod, error) {
-	b, err := os.ReadFile(filepath.Join(dir, statusFile))
-	if err != nil {
-		return nil, err
-	}
-	var p api.Pod
-	if err := json.Unmarshal(b, &p); err != nil {
-		return nil, err
-	}
-	return &p, nil
-}
-
-// CollectGarbage releases the resources of pods whose monitor died.
-func CollectGarbage(cfg Config) error { return collectGarbage(cfg) }
-
 // List returns the status of every pod on this host, sorted by namespace and name. A pod
 // whose monitor died without tearing down is reported Unknown.
-func List(cfg Config) ([]*api.Pod, error) {
-	entries, err := os.ReadDir(cfg.podsDir())
+func List(cfg state.Config) ([]*api.Pod, error) {
+	entries, err := os.ReadDir(cfg.PodsDir())
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
@@ -173,12 +165,12 @@ func List(cfg Config) ([]*api.Pod, error) {
 	}
 	var pods []*api.Pod
 	for _, e := range entries {
-		dir := filepath.Join(cfg.podsDir(), e.Name())
-		p, err := readStatus(dir)
+		dir := filepath.Join(cfg.PodsDir(), e.Name())
+		p, err := state.ReadStatus(dir)
 		if err != nil {
 			continue // being created or removed
 		}
-		if !monitorAlive(dir) && !exists(filepath.Join(dir, tornDownFile)) && exists(filepath.Join(dir, pidFile)) {
+		if !state.MonitorAlive(dir) && !state.TornDown(dir) && exists(filepath.Join(dir, state.PIDFile)) {
 			p.Status.Phase = api.PodUnknown
 		}
 		pods = append(pods, p)
@@ -192,14 +184,14 @@ func List(cfg Config) ([]*api.Pod, error) {
 
 // Delete stops a pod gracefully (grace overrides terminationGracePeriodSeconds when not
 // nil) and removes it. It also cleans up a pod whose monitor is gone.
-func Delete(cfg Config, namespace, name string, grace *int64) error {
+func Delete(cfg state.Config, namespace, name string, grace *int64) error {
 	dir := cfg.PodDir(namespace, name)
 	if !exists(dir) {
 		return fmt.Errorf("pod %s/%s: %w", namespace, name, ErrPodNotFound)
 	}
-	if monitorAlive(dir) {
+	if state.MonitorAlive(dir) {
 		if grace != nil {
-			if err := writeFileAtomic(filepath.Join(dir, gracePeriodFile), []byte(strconv.FormatInt(*grace, 10))); err != nil {
+			if err := atomicfile.Write(filepath.Join(dir, state.GracePeriodFile), []byte(strconv.FormatInt(*grace, 10)), 0o644); err != nil {
 				return err
 			}
 		}
@@ -208,7 +200,7 @@ func Delete(cfg Config, namespace, name string, grace *int64) error {
 		}
 		// The monitor stops the containers and releases everything, then exits and its
 		// lock goes with it. Waiting on the lock itself needs no polling.
-		f, err := os.Open(filepath.Join(dir, lockFile))
+		f, err := os.Open(filepath.Join(dir, state.LockFile))
 		if err != nil {
 			return err
 		}
@@ -218,7 +210,7 @@ func Delete(cfg Config, namespace, name string, grace *int64) error {
 			return err
 		}
 	}
-	rec, err := readRecord(dir)
+	rec, err := state.ReadRecord(dir)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return os.RemoveAll(dir)
@@ -226,4 +218,9 @@ func Delete(cfg Config, namespace, name string, grace *int64) error {
 		return err
 	}
 	return removePod(dir, rec)
+}
+
+func exists(p string) bool {
+	_, err := os.Lstat(p)
+	return err == nil
 }

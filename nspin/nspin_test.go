@@ -1,4 +1,4 @@
-package runtime
+package nspin
 
 import (
 	"bytes"
@@ -36,62 +36,10 @@ func mountsUnder(t *testing.T, dir string) []string {
 	return out
 }
 
-func mountTmpfs(t *testing.T, p string) {
-	t.Helper()
-	if err := os.MkdirAll(p, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := unix.Mount("tmpfs", p, "tmpfs", 0, "size=1m"); err != nil {
-		t.Fatalf("mount tmpfs at %s: %v", p, err)
-	}
-	// Safety net for a failing test: leave nothing mounted on the host.
-	t.Cleanup(func() { unix.Unmount(p, unix.MNT_DETACH) })
-}
-
-func TestUnmountUnder(t *testing.T) {
-	skipUnlessRoot(t)
-	base, err := filepath.EvalSymlinks(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Join(base, "pod")
-	// Nested mounts: each inner mount point is created on the tmpfs above it, so unmounting a
-	// parent first would make its children unreachable by path.
-	mountTmpfs(t, dir)
-	mountTmpfs(t, filepath.Join(dir, "a"))
-	mountTmpfs(t, filepath.Join(dir, "a", "b"))
-	mountTmpfs(t, filepath.Join(dir, "a", "b", "c"))
-	mountTmpfs(t, filepath.Join(dir, "z"))
-	// Stacked twice on the same point.
-	mountTmpfs(t, filepath.Join(dir, "z"))
-	// Siblings that share the prefix as a string but are not below dir stay.
-	sibling := filepath.Join(base, "pod2")
-	mountTmpfs(t, sibling)
-	if got := mountsUnder(t, dir); len(got) != 6 {
-		t.Fatalf("set-up: %d mounts under %s, want 6: %q", len(got), dir, got)
-	}
-
-	if err := unmountUnder(dir); err != nil {
-		t.Fatalf("unmountUnder: %v", err)
-	}
-	if got := mountsUnder(t, dir); len(got) != 0 {
-		t.Errorf("still mounted under %s: %q", dir, got)
-	}
-	if got := mountsUnder(t, sibling); len(got) != 1 {
-		t.Errorf("the sibling %s was unmounted too (mounts %q)", sibling, got)
-	}
-	// The directory itself remains, now on the underlying file system, and empty.
-	if ents, err := os.ReadDir(dir); err != nil || len(ents) != 0 {
-		t.Errorf("%s after unmounting: %v entries, err %v; want an empty directory", dir, len(ents), err)
-	}
-
-	// Idempotent, and nothing to do is not an error.
-	if err := unmountUnder(dir); err != nil {
-		t.Errorf("second unmountUnder: %v", err)
-	}
-	if err := unmountUnder(filepath.Join(base, "missing")); err != nil {
-		t.Errorf("unmountUnder of a missing dir: %v", err)
-	}
+// pinIPCAndUTS is how a pod sandbox uses Create: new IPC and UTS namespaces with the
+// hostname set inside.
+func pinIPCAndUTS(ipc, uts, hostname string) error {
+	return Create([]Pin{{"ipc", ipc}, {"uts", uts}}, func() error { return unix.Sethostname([]byte(hostname)) })
 }
 
 // nsInode is the inode of a namespace file: equal inodes mean the same namespace.
@@ -105,7 +53,7 @@ func nsInode(t *testing.T, path string) uint64 {
 }
 
 // threadNSInode is the inode of the calling goroutine's thread's namespace of kind. (Not
-// /proc/self/ns: that is the main thread's, see TestPinIPCAndUTSLeavesMainThread.)
+// /proc/self/ns: that is the main thread's, see TestCreateLeavesMainThread.)
 func threadNSInode(t *testing.T, kind string) uint64 {
 	t.Helper()
 	goruntime.LockOSThread()
@@ -155,7 +103,7 @@ func utsHostname(t *testing.T, path string) string {
 	return r.name
 }
 
-func TestPinIPCAndUTS(t *testing.T) {
+func TestCreate(t *testing.T) {
 	skipUnlessRoot(t)
 	dir, err := filepath.EvalSymlinks(t.TempDir())
 	if err != nil {
@@ -202,7 +150,7 @@ func TestPinIPCAndUTS(t *testing.T) {
 	}
 
 	for _, p := range []string{ipc, uts} {
-		if err := unpin(p); err != nil {
+		if err := Remove(p); err != nil {
 			t.Fatalf("unpin %s: %v", p, err)
 		}
 		if ok, _ := mountinfo.Mounted(p); ok {
@@ -211,7 +159,7 @@ func TestPinIPCAndUTS(t *testing.T) {
 		if _, err := os.Lstat(p); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("%s still exists after unpin (err %v)", p, err)
 		}
-		if err := unpin(p); err != nil {
+		if err := Remove(p); err != nil {
 			t.Errorf("second unpin %s: %v", p, err)
 		}
 	}
@@ -221,13 +169,13 @@ func TestPinIPCAndUTS(t *testing.T) {
 }
 
 // unpin of a file that was never mounted (a pin that failed midway) removes it.
-func TestUnpinUnmountedFile(t *testing.T) {
+func TestRemoveUnmountedFile(t *testing.T) {
 	skipUnlessRoot(t)
 	p := filepath.Join(t.TempDir(), "uts")
 	if err := os.WriteFile(p, nil, 0o444); err != nil {
 		t.Fatal(err)
 	}
-	if err := unpin(p); err != nil {
+	if err := Remove(p); err != nil {
 		t.Fatalf("unpin: %v", err)
 	}
 	if _, err := os.Lstat(p); !errors.Is(err, os.ErrNotExist) {
@@ -239,7 +187,7 @@ func TestUnpinUnmountedFile(t *testing.T) {
 // when its locked goroutine happens to run on the main thread, the Go runtime cannot end that
 // thread and parks it instead, still in the pod's namespaces. /proc/PID/ns of the process
 // then shows the pod's namespaces, and the parked thread keeps them alive after unpin.
-func TestPinIPCAndUTSLeavesMainThread(t *testing.T) {
+func TestCreateLeavesMainThread(t *testing.T) {
 	skipUnlessRoot(t)
 	dir := t.TempDir()
 	// Several pins in one process: the main thread runs one of the goroutines in practice.
@@ -249,7 +197,7 @@ func TestPinIPCAndUTSLeavesMainThread(t *testing.T) {
 			t.Fatal(err)
 		}
 		ii, ui := nsInode(t, ipc), nsInode(t, uts)
-		t.Cleanup(func() { unpin(ipc); unpin(uts) })
+		t.Cleanup(func() { Remove(ipc); Remove(uts) })
 		ents, err := os.ReadDir("/proc/self/task")
 		if err != nil {
 			t.Fatal(err)

@@ -1,4 +1,6 @@
-package runtime
+// Package trim gives back memory that a long-lived minipod process (a pod's monitor, a
+// foreground run) needed to start and does not need to idle.
+package trim
 
 import (
 	"bufio"
@@ -10,11 +12,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// trimMemory gives back what starting the pod needed and idling does not: the heap's free
-// pages, and the binary's code and read-only data pages, of which an idle monitor touches
-// few. Code pages are shared with every other minipod process and stay in the page cache;
+// Memory gives back what starting needed and idling does not: the heap's free pages, and
+// the binary's code and read-only data pages, of which an idle process touches few. Code pages are shared with every other minipod process and stay in the page cache;
 // dropping them from this process only stops counting them in its resident set until used.
-func trimMemory() {
+func Memory() {
 	debug.FreeOSMemory()
 	exe, err := os.Readlink("/proc/self/exe")
 	if err != nil {

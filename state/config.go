@@ -1,7 +1,8 @@
-// Package runtime runs pods: it persists a pod's record, starts the per-pod monitor that
-// owns the pod's namespaces and containers (their parent, reaper and log writer), supervises
-// every exit with the kubelet's restart rules, and cleans up after pods whose monitor died.
-package runtime
+// Package state is minipod's on-disk layout: the configuration that names every host path,
+// the pod record written before anything else exists, where each file and resource of a pod
+// lives, and the formats of the IDs derived from a pod's uid, each with its parser beside
+// its formatter. The CLI, the per-pod monitor and garbage collection all find things here.
+package state
 
 import (
 	"errors"
@@ -13,7 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/minipod/minipod/image"
 	"github.com/minipod/minipod/netns"
 )
 
@@ -57,7 +57,8 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%s: must be an absolute path, got %q", p.flag, p.v))
 		}
 	}
-	if !cgroupParentRE.MatchString(c.CgroupParent) || slices.Contains(strings.Split(c.CgroupParent, "/"), "..") || slices.Contains(strings.Split(c.CgroupParent, "/"), ".") {
+	parts := strings.Split(c.CgroupParent, "/")
+	if !cgroupParentRE.MatchString(c.CgroupParent) || slices.Contains(parts, "..") || slices.Contains(parts, ".") {
 		errs = append(errs, fmt.Errorf("--cgroup-parent: must be a relative cgroup path, got %q", c.CgroupParent))
 	}
 	if c.BackoffInitial <= 0 {
@@ -71,13 +72,15 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("--insecure-registry: want host[:port], got %q", r))
 		}
 	}
-	if err := c.network().Validate(); err != nil {
+	if err := c.Network().Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
 
-func (c Config) network() netns.Config {
+// Network is the pod network configuration: the bridge, the subnet, where addresses are
+// allocated and where network namespaces are pinned.
+func (c Config) Network() netns.Config {
 	return netns.Config{
 		Bridge:   c.Bridge,
 		Subnet:   c.Subnet,
@@ -86,18 +89,25 @@ func (c Config) network() netns.Config {
 	}
 }
 
-func (c Config) podsDir() string       { return filepath.Join(c.StateDir, "pods") }
-func (c Config) containersDir() string { return filepath.Join(c.StateDir, "containers") }
-func (c Config) nsDir() string         { return filepath.Join(c.StateDir, "ns") }
-func (c Config) podDataRoot() string   { return filepath.Join(c.Root, "pods") }
-func (c Config) imagesDir() string     { return filepath.Join(c.Root, "images") }
+// PodsDir holds one state directory per pod, named by PodKey.
+func (c Config) PodsDir() string { return filepath.Join(c.StateDir, "pods") }
 
-// OpenImages opens the image store of this configuration.
-func (c Config) OpenImages() (*image.Store, error) {
-	s, err := image.Open(c.imagesDir())
-	if err != nil {
-		return nil, err
-	}
-	s.Insecure = c.InsecureRegistries
-	return s, nil
+// ContainersDir is libcontainer's state root, one directory per container instance.
+func (c Config) ContainersDir() string { return filepath.Join(c.StateDir, "containers") }
+
+// NamespacesDir holds the pinned IPC and UTS namespaces of each pod, by uid.
+func (c Config) NamespacesDir() string { return filepath.Join(c.StateDir, "ns") }
+
+// PodDataRoot holds each pod's data (root filesystem layers, volumes, /etc files), by uid.
+func (c Config) PodDataRoot() string { return filepath.Join(c.Root, "pods") }
+
+// ImagesDir is the image store.
+func (c Config) ImagesDir() string { return filepath.Join(c.Root, "images") }
+
+// PodLogsDir holds the container logs of each pod, in directories named by LogDirName.
+func (c Config) PodLogsDir() string { return filepath.Join(c.LogDir, "pods") }
+
+// PodDir is the state directory of a pod.
+func (c Config) PodDir(namespace, name string) string {
+	return filepath.Join(c.PodsDir(), PodKey(namespace, name))
 }

@@ -1,0 +1,25 @@
+package container
+
+import (
+	"fmt"
+	"time"
+)
+
+// Start lets a created instance execute the user's program (runc start).
+func (i *Instance) Start() error {
+	if st := i.State().Status; st != Created {
+		return fmt.Errorf("start container %s: %w: %s", i.cfg.ID, ErrWrongState, st)
+	}
+	if err := i.lc.Exec(); err != nil {
+		return fmt.Errorf("start container %s: %w", i.cfg.ID, err)
+	}
+	// A memory limit may kill it from now on: watch for that (libcontainer, cgroup v1 or v2).
+	if oom, err := i.lc.NotifyOOM(); err == nil {
+		i.oom = oom
+	}
+	return i.update(func(s *State) {
+		if s.Status == Created { // not exited meanwhile
+			s.Status, s.StartedAt = Running, time.Now()
+		}
+	})
+}

@@ -1,0 +1,51 @@
+package ocispec
+
+import (
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// systemMounts are containerd's defaults (pkg/oci/mounts.go), with /sys/fs/cgroup read-only.
+func systemMounts() []specs.Mount {
+	return []specs.Mount{
+		{Destination: "/proc", Type: "proc", Source: "proc", Options: []string{"nosuid", "noexec", "nodev"}},
+		{Destination: "/dev", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "strictatime", "mode=755", "size=65536k"}},
+		{Destination: "/dev/pts", Type: "devpts", Source: "devpts", Options: []string{"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}},
+		{Destination: "/dev/mqueue", Type: "mqueue", Source: "mqueue", Options: []string{"nosuid", "noexec", "nodev"}},
+		{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: []string{"nosuid", "noexec", "nodev", "ro"}},
+		{Destination: "/sys/fs/cgroup", Type: "cgroup", Source: "cgroup", Options: []string{"nosuid", "noexec", "nodev", "relatime", "ro"}},
+	}
+}
+
+// withMounts adds, in order: the system mounts, the pod's /dev/shm, the pod's /etc/hosts,
+// /etc/hostname and /etc/resolv.conf, then the container's volumes
+// (later mounts may cover earlier ones, as in Kubernetes).
+func withMounts(s *specs.Spec, in *Input) error {
+	s.Mounts = systemMounts()
+	sb := in.Sandbox
+	if sb.Shm != "" {
+		s.Mounts = append(s.Mounts, bind(Mount{Source: sb.Shm, Destination: "/dev/shm"}))
+	} else {
+		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/dev/shm", Type: "tmpfs", Source: "shm", Options: []string{"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}})
+	}
+	for _, f := range []struct{ src, dst string }{
+		{sb.EtcHosts, "/etc/hosts"},
+		{sb.EtcHostname, "/etc/hostname"},
+		{sb.EtcResolvConf, "/etc/resolv.conf"},
+	} {
+		if f.src != "" {
+			s.Mounts = append(s.Mounts, bind(Mount{Source: f.src, Destination: f.dst}))
+		}
+	}
+	for _, m := range in.Volumes {
+		s.Mounts = append(s.Mounts, bind(m))
+	}
+	return nil
+}
+
+func bind(m Mount) specs.Mount {
+	opts := []string{"rbind", "rprivate"}
+	if m.ReadOnly {
+		opts = append(opts, "ro")
+	}
+	return specs.Mount{Destination: m.Destination, Type: "bind", Source: m.Source, Options: opts}
+}

@@ -1,0 +1,168 @@
+package ocispec
+
+import (
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// DefaultPath is the PATH a container gets when neither its image nor its pod sets one
+// (containerd's default).
+const DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// withProcess merges the image config with the container the way Kubernetes and containerd
+// do:
+//
+//   - command replaces the image's Entrypoint and drops its Cmd; args replaces Cmd; with
+//     neither, Entrypoint+Cmd. An image Entrypoint of [""] (Dockerfile `ENTRYPOINT [""]`) means
+//     none. $(VAR) in command, args and env values is expanded from the container's env as
+//     the kubelet does ($$ escapes a $; unknown variables stay as written).
+//   - env: containerd's order, each later one replacing an earlier variable of the same name
+//     in place: a default PATH, HOSTNAME, the image's, then the container's.
+//   - cwd: the container's workingDir, else the image's, else "/".
+func withProcess(s *specs.Spec, in *Input) error {
+	c := in.Container
+	// Container env, expanded in order: a value may refer to variables defined before it.
+	vars := map[string]string{}
+	podEnv := make([]string, 0, len(c.Env))
+	for i, e := range c.Env {
+		if e.Name == "" || strings.ContainsAny(e.Name, "=\x00") {
+			return fmt.Errorf("%s.env[%d].name: invalid environment variable name %q", in.Field, i, e.Name)
+		}
+		v := expand(e.Value, vars)
+		vars[e.Name] = v
+		podEnv = append(podEnv, e.Name+"="+v)
+	}
+
+	command, args := expandAll(c.Command, vars), expandAll(c.Args, vars)
+	// Kubernetes cannot tell an empty command from an absent one (the CRI drops it), nor can we.
+	if len(command) == 0 {
+		if len(args) == 0 {
+			args = in.Image.Cmd
+		}
+		if !(len(in.Image.Entrypoint) == 1 && in.Image.Entrypoint[0] == "") {
+			command = in.Image.Entrypoint
+		}
+	}
+	argv := append(slices.Clip(slices.Clone(command)), args...)
+	if len(argv) == 0 {
+		return fmt.Errorf("%s.command: no command specified: the container has no command and the image no entrypoint or cmd", in.Field)
+	}
+
+	env := mergeEnv([]string{"PATH=" + DefaultPath, "HOSTNAME=" + in.Sandbox.Hostname}, in.Image.Env, podEnv)
+
+	cwd := "/"
+	switch {
+	case c.WorkingDir != "":
+		if !path.IsAbs(c.WorkingDir) {
+			return fmt.Errorf("%s.workingDir: %q is not an absolute path", in.Field, c.WorkingDir)
+		}
+		cwd = path.Clean(c.WorkingDir)
+	case in.Image.WorkingDir != "":
+		// Old image builders stored WORKDIR relative to /.
+		cwd = path.Clean("/" + in.Image.WorkingDir)
+	}
+
+	for _, list := range [][]string{argv, env, {cwd}} {
+		for _, v := range list {
+			if strings.IndexByte(v, 0) >= 0 {
+				return fmt.Errorf("%s: %q contains a NUL byte", in.Field, v)
+			}
+		}
+	}
+	s.Process.Args, s.Process.Env, s.Process.Cwd = argv, env, cwd
+	return nil
+}
+
+// mergeEnv is containerd's replaceOrAppendEnvValues applied to each list in turn: a variable
+// replaces one of the same name in place, a new one is appended.
+func mergeEnv(lists ...[]string) []string {
+	n := 0
+	for _, l := range lists {
+		n += len(l)
+	}
+	env := make([]string, 0, n)
+	idx := make(map[string]int, n)
+	for _, l := range lists {
+		for _, kv := range l {
+			k, _, _ := strings.Cut(kv, "=")
+			if i, ok := idx[k]; ok {
+				env[i] = kv
+				continue
+			}
+			idx[k] = len(env)
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+func expandAll(in []string, vars map[string]string) []string {
+	if len(in) == 0 {
+		return nil
+	}
+	out := make([]string, len(in))
+	for i, s := range in {
+		out[i] = expand(s, vars)
+	}
+	return out
+}
+
+// expand implements Kubernetes' $(VAR) syntax (k8s.io/kubernetes third_party/forked/golang/
+// expansion): $(NAME) becomes the value of NAME if defined and stays literal otherwise, $$
+// becomes $, and any other $ is literal.
+func expand(s string, vars map[string]string) string {
+	if !strings.Contains(s, "$") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] != '$' || i+1 == len(s) {
+			b.WriteByte(s[i])
+			continue
+		}
+		switch s[i+1] {
+		case '$':
+			b.WriteByte('$')
+			i++
+		case '(':
+			end := strings.IndexByte(s[i+2:], ')')
+			if end < 0 {
+				b.WriteString("$(")
+				i++
+				continue
+			}
+			name := s[i+2 : i+2+end]
+			if v, ok := vars[name]; ok {
+				b.WriteString(v)
+			} else {
+				b.WriteString("$(" + name + ")")
+			}
+			i += 2 + end
+		default:
+			b.WriteByte('$')
+		}
+	}
+	return b.String()
+}
+
+// StopSignal is the signal that asks the container to stop: the image's STOPSIGNAL (a name,
+// with or without SIG, or a number), else SIGTERM, as containerd does.
+func StopSignal(img ImageConfig) unix.Signal {
+	name := strings.ToUpper(strings.TrimSpace(img.StopSignal))
+	if name == "" {
+		return unix.SIGTERM
+	}
+	if s := unix.SignalNum("SIG" + strings.TrimPrefix(name, "SIG")); s != 0 {
+		return s
+	}
+	var n int
+	if _, err := fmt.Sscanf(name, "%d", &n); err == nil && n > 0 && n < 65 && fmt.Sprint(n) == name {
+		return unix.Signal(n)
+	}
+	return unix.SIGTERM
+}

@@ -1,0 +1,81 @@
+package sandbox
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/minipod/minipod/state"
+	"github.com/minipod/minipod/unmount"
+)
+
+// The pod's data dir holds its /dev/shm, its /etc files, its volumes and its container
+// instances' root filesystems; releaseDataDir releases all of them.
+func shmPath(rec *state.Record) string    { return filepath.Join(rec.DataDir(), "shm") }
+func etcDir(rec *state.Record) string     { return filepath.Join(rec.DataDir(), "etc") }
+func volumesDir(rec *state.Record) string { return filepath.Join(rec.DataDir(), "volumes") }
+
+// mountShm mounts the pod's shared /dev/shm, a tmpfs like the one containerd gives a sandbox.
+func mountShm(path string) error {
+	if err := os.MkdirAll(path, 0o755); err != nil {
+		return fmt.Errorf("pod /dev/shm: %w", err)
+	}
+	if err := unix.Mount("shm", path, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=1777,size=65536k"); err != nil {
+		return fmt.Errorf("pod /dev/shm: mount tmpfs: %w", err)
+	}
+	return nil
+}
+
+// hostsFile is the kubelet's managed /etc/hosts (pkg/kubelet/kubelet_pods.go managedHostsFileContent).
+func hostsFile(podIP, hostname string) []byte {
+	var b strings.Builder
+	b.WriteString("# Kubernetes-managed hosts file.\n")
+	b.WriteString("127.0.0.1\tlocalhost\n")
+	b.WriteString("::1\tlocalhost ip6-localhost ip6-loopback\n")
+	b.WriteString("fe00::0\tip6-localnet\n")
+	b.WriteString("fe00::0\tip6-mcastprefix\n")
+	b.WriteString("fe00::1\tip6-allnodes\n")
+	b.WriteString("fe00::2\tip6-allrouters\n")
+	if podIP != "" {
+		fmt.Fprintf(&b, "%s\t%s\n", podIP, hostname)
+	}
+	return []byte(b.String())
+}
+
+// writeEtcFiles writes /etc/hosts, /etc/hostname and /etc/resolv.conf for the pod's
+// containers into dir. resolv.conf is the host's, as with dnsPolicy Default: minipod has
+// no cluster DNS.
+func writeEtcFiles(dir, podIP, hostname string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("pod /etc files: %w", err)
+	}
+	resolv, err := os.ReadFile("/etc/resolv.conf")
+	if err != nil && !os.IsNotExist(err) {
+		return fmt.Errorf("pod /etc files: %w", err)
+	}
+	for name, data := range map[string][]byte{
+		"hosts":       hostsFile(podIP, hostname),
+		"hostname":    []byte(hostname + "\n"),
+		"resolv.conf": resolv,
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			return fmt.Errorf("pod /etc files: %w", err)
+		}
+	}
+	return nil
+}
+
+// releaseDataDir unmounts everything below the pod's data dir (/dev/shm, memory-backed
+// volumes, root filesystems) and removes it.
+func releaseDataDir(rec *state.Record) error {
+	if err := unmount.Tree(rec.DataDir()); err != nil {
+		return err
+	}
+	if err := os.RemoveAll(rec.DataDir()); err != nil {
+		return fmt.Errorf("remove pod data dir: %w", err)
+	}
+	return nil
+}

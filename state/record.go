@@ -1,0 +1,117 @@
+package state
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/minipod/minipod/api"
+)
+
+// Record is the first thing persisted for a pod, before any namespace, address or mount
+// exists, so that whoever finds it later (after a crash) knows what to release.
+type Record struct {
+	Config Config  `json:"config"`
+	Pod    api.Pod `json:"pod"`
+}
+
+// Files in a pod's state directory.
+const (
+	RecordFile      = "record.json"
+	StatusFile      = "status.json"  // the pod as a v1 Pod object with its status, replaced atomically
+	EventsFile      = "events.jsonl" // the pod's events, one JSON object a line
+	ImagesFile      = "images.json"  // image IDs and layer dirs in use, for image rm/prune
+	LockFile        = "monitor.lock" // flock held by the monitor for its whole life
+	PIDFile         = "monitor.pid"  // the monitor's pid, for signals
+	MonitorLog      = "monitor.log"  // the monitor's own log
+	TornDownFile    = "torn-down"    // the monitor released every resource of the pod
+	GracePeriodFile = "grace-period" // a delete's grace period override, read on SIGTERM
+	InstancesDir    = "containers"   // one state file per container instance, by container ID
+)
+
+// UID is the pod's uid.
+func (r *Record) UID() string { return r.Pod.Metadata.UID }
+
+// PodDir is the pod's state directory.
+func (r *Record) PodDir() string {
+	return r.Config.PodDir(r.Pod.Metadata.Namespace, r.Pod.Metadata.Name)
+}
+
+// DataDir holds the pod's container root filesystems, volumes and generated /etc files.
+func (r *Record) DataDir() string { return filepath.Join(r.Config.PodDataRoot(), r.UID()) }
+
+// NamespacesDir holds the pod's pinned IPC and UTS namespaces.
+func (r *Record) NamespacesDir() string { return filepath.Join(r.Config.NamespacesDir(), r.UID()) }
+
+// LogDir is where the pod's container logs go, a directory per container.
+func (r *Record) LogDir() string {
+	m := r.Pod.Metadata
+	return filepath.Join(r.Config.PodLogsDir(), LogDirName(m.Namespace, m.Name, m.UID))
+}
+
+// LogFile is the log of one instance of a container: <restartCount>.log, as the kubelet names it.
+func (r *Record) LogFile(container string, restartCount int32) string {
+	return filepath.Join(r.LogDir(), container, fmt.Sprintf("%d.log", restartCount))
+}
+
+// SandboxID names the pod's network sandbox.
+func (r *Record) SandboxID() string { return SandboxID(r.UID()) }
+
+// CgroupPath is the pod's cgroup, relative to the cgroup root(s); containers get one below.
+func (r *Record) CgroupPath() string { return r.Config.CgroupParent + "/pod" + r.UID() }
+
+// ContainerID names one instance of one of the pod's containers.
+func (r *Record) ContainerID(name string, attempt int32) string {
+	return ContainerID(r.UID(), name, attempt)
+}
+
+// ReadRecord reads the record in a pod's state directory.
+func ReadRecord(dir string) (*Record, error) {
+	b, err := os.ReadFile(filepath.Join(dir, RecordFile))
+	if err != nil {
+		return nil, err
+	}
+	var r Record
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("read %s: %w", filepath.Join(dir, RecordFile), err)
+	}
+	return &r, nil
+}
+
+// ReadStatus reads the status file in a pod's state directory.
+func ReadStatus(dir string) (*api.Pod, error) {
+	b, err := os.ReadFile(filepath.Join(dir, StatusFile))
+	if err != nil {
+		return nil, err
+	}
+	var p api.Pod
+	if err := json.Unmarshal(b, &p); err != nil {
+		return nil, fmt.Errorf("read %s: %w", filepath.Join(dir, StatusFile), err)
+	}
+	return &p, nil
+}
+
+// MonitorAlive reports whether a monitor holds the lock of the pod whose state directory is
+// dir. The lock, not a pid, decides: it goes with the process however it ends.
+func MonitorAlive(dir string) bool {
+	f, err := os.Open(filepath.Join(dir, LockFile))
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		return errors.Is(err, unix.EWOULDBLOCK)
+	}
+	unix.Flock(int(f.Fd()), unix.LOCK_UN)
+	return false
+}
+
+// TornDown reports whether every host resource of the pod has been released.
+func TornDown(dir string) bool {
+	_, err := os.Lstat(filepath.Join(dir, TornDownFile))
+	return err == nil
+}
