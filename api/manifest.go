@@ -183,9 +183,7 @@ func checkTypeMeta(obj map[string]any) field.ErrorList {
 // carry them and minipod behaves the same as with the default. Empty values need no entry:
 // those count as absent anyway (so securityContext: {} and resources: {} load).
 var acceptedDefaults = map[string]func(v any) bool{
-	"spec.containers[].terminationMessagePath":   equals("/dev/termination-log"),
-	"spec.containers[].terminationMessagePolicy": equals("File"),
-	"spec.schedulerName":                         equals("default-scheduler"),
+	"spec.schedulerName": equals("default-scheduler"),
 	// A kubelet without cluster DNS runs ClusterFirst pods with the Default policy (the
 	// host's resolv.conf), which is what minipod does.
 	"spec.dnsPolicy": func(v any) bool { return v == "ClusterFirst" || v == "Default" },

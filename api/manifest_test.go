@@ -72,8 +72,7 @@ var loadCases = []loadCase{
 		"  enableServiceLinks: false",
 		"  securityContext: {}",
 	)},
-	{name: "non-default terminationMessagePath", in: pod("    terminationMessagePath: /tmp/log"),
-		want: []string{"spec.containers[0].terminationMessagePath: not supported yet"}},
+	{name: "terminationMessagePath elsewhere", in: pod("    terminationMessagePath: /tmp/log")},
 	{name: "non-default schedulerName", in: pod("  schedulerName: mine"),
 		want: []string{"spec.schedulerName: not supported yet"}},
 	{name: "empty unsupported fields count as absent", in: pod(
@@ -84,6 +83,92 @@ var loadCases = []loadCase{
 		"  serviceAccountName: ''",
 		"  affinity: null",
 	)},
+	// Init containers, sidecars, probes, hooks, ports (kubelet rules: pkg/apis/core/validation).
+	{name: "init container, sidecar, probes, hooks and ports", in: pod(
+		"    ports: [{name: http, containerPort: 8080}, {containerPort: 9090, protocol: UDP}]",
+		"    livenessProbe: {httpGet: {port: http, httpHeaders: [{name: X-A, value: b}]}, periodSeconds: 5}",
+		"    readinessProbe: {tcpSocket: {port: 8080}}",
+		"    startupProbe: {exec: {command: [cat, /ready]}, failureThreshold: 30}",
+		"    lifecycle: {postStart: {exec: {command: [touch, /x]}}, preStop: {sleep: {seconds: 2}}}",
+		"    terminationMessagePolicy: FallbackToLogsOnError",
+		"  initContainers:",
+		"  - {name: setup, image: busybox, command: ['true']}",
+		"  - {name: proxy, image: busybox, restartPolicy: Always, readinessProbe: {grpc: {port: 9000}}}",
+		"  activeDeadlineSeconds: 60",
+	), check: func(t *testing.T, p *Pod) {
+		c := p.Spec.Containers[0]
+		if c.Ports[0].Protocol != ProtocolTCP || c.Ports[1].Protocol != ProtocolUDP {
+			t.Errorf("port protocols %+v", c.Ports)
+		}
+		if l := c.LivenessProbe; l.PeriodSeconds != 5 || l.TimeoutSeconds != 1 || l.SuccessThreshold != 1 || l.FailureThreshold != 3 ||
+			l.HTTPGet.Path != "/" || l.HTTPGet.Scheme != URISchemeHTTP || l.HTTPGet.Port.StrVal != "http" {
+			t.Errorf("liveness probe defaults: %+v %+v", l, l.HTTPGet)
+		}
+		if c.ReadinessProbe.PeriodSeconds != 10 || c.StartupProbe.FailureThreshold != 30 {
+			t.Errorf("probe defaults: %+v %+v", c.ReadinessProbe, c.StartupProbe)
+		}
+		if c.TerminationMessagePath != "/dev/termination-log" || c.TerminationMessagePolicy != TerminationMessageFallbackToLogsOnError {
+			t.Errorf("termination message: %q %q", c.TerminationMessagePath, c.TerminationMessagePolicy)
+		}
+		ic := p.Spec.InitContainers
+		if len(ic) != 2 || ic[0].IsSidecar() || !ic[1].IsSidecar() || ic[1].ImagePullPolicy != PullAlways || ic[0].TerminationMessagePolicy != TerminationMessageReadFile {
+			t.Errorf("init containers %+v", ic)
+		}
+		if *p.Spec.ActiveDeadlineSeconds != 60 {
+			t.Errorf("activeDeadlineSeconds %v", *p.Spec.ActiveDeadlineSeconds)
+		}
+	}},
+	{name: "init container rules", in: pod(
+		"  - {name: setup, image: b}",
+		"  initContainers:",
+		"  - {name: setup, image: b, restartPolicy: Never, livenessProbe: {exec: {command: [x]}}, lifecycle: {preStop: {exec: {command: [x]}}}}",
+		"  - {name: side, image: b, restartPolicy: Always, livenessProbe: {exec: {command: [x]}}}",
+	), want: []string{
+		`spec.initContainers[0].restartPolicy: Unsupported value: "Never": supported values: "Always"`,
+		`spec.initContainers[0].lifecycle: Forbidden: may not be set for init containers without restartPolicy=Always`,
+		`spec.initContainers[0].livenessProbe: Forbidden: may not be set for init containers without restartPolicy=Always`,
+		`spec.containers[1].name: Duplicate value: "setup"`,
+	}},
+	{name: "restartPolicy on a regular container", in: pod("    restartPolicy: Always"),
+		want: []string{"spec.containers[0].restartPolicy: Forbidden: may not be set for non-init containers"}},
+	{name: "port rules", in: pod("    ports: [{containerPort: 0}, {name: Http, containerPort: 70000}, {name: a, containerPort: 1}, {name: a, containerPort: 2, protocol: ICMP}, {containerPort: 3, hostPort: 8080}]"),
+		want: []string{
+			"spec.containers[0].ports[0].containerPort: Required value",
+			`spec.containers[0].ports[1].name: Invalid value: "Http"`,
+			"spec.containers[0].ports[1].containerPort: Invalid value: 70000: must be between 1 and 65535, inclusive",
+			`spec.containers[0].ports[3].name: Duplicate value: "a"`,
+			`spec.containers[0].ports[3].protocol: Unsupported value: "ICMP"`,
+			"spec.containers[0].ports[4].hostPort: Unsupported value: 8080: not supported yet",
+		}},
+	{name: "probe rules", in: pod(
+		"    livenessProbe: {exec: {command: [x]}, httpGet: {port: 80}, successThreshold: 2, periodSeconds: -1}",
+		"    readinessProbe: {terminationGracePeriodSeconds: 5, tcpSocket: {port: 0}}",
+		"    startupProbe: {httpGet: {port: not_a_name, scheme: FTP, httpHeaders: [{name: 'a b', value: x}]}}",
+	), want: []string{
+		"spec.containers[0].livenessProbe.httpGet: Forbidden: may not specify more than 1 handler type",
+		"spec.containers[0].livenessProbe.periodSeconds: Invalid value: -1: must be greater than or equal to 0",
+		"spec.containers[0].livenessProbe.successThreshold: Invalid value: 2: must be 1",
+		"spec.containers[0].readinessProbe.tcpSocket.port: Invalid value: 0",
+		`spec.containers[0].startupProbe.httpGet.port: Invalid value: "not_a_name"`,
+		`spec.containers[0].startupProbe.httpGet.scheme: Unsupported value: "FTP"`,
+		`spec.containers[0].startupProbe.httpGet.httpHeaders[0].name: Invalid value: "a b"`,
+		"spec.containers[0].readinessProbe.terminationGracePeriodSeconds: Invalid value: 5: must not be set for readinessProbes",
+	}},
+	{name: "probe without a handler", in: pod("    readinessProbe: {periodSeconds: 3}"),
+		want: []string{"spec.containers[0].readinessProbe: Required value: must specify a handler type"}},
+	{name: "hook rules", in: pod(
+		"    lifecycle: {postStart: {exec: {command: []}}, preStop: {sleep: {seconds: 31}}}",
+	), want: []string{
+		"spec.containers[0].lifecycle.postStart.exec.command: Required value",
+		"spec.containers[0].lifecycle.preStop.sleep.seconds: Invalid value: 31: must be non-negative and less than terminationGracePeriodSeconds (30)",
+	}},
+	{name: "activeDeadlineSeconds zero", in: pod("  activeDeadlineSeconds: 0"),
+		want: []string{"spec.activeDeadlineSeconds: Invalid value: 0: must be between 1 and 2147483647, inclusive"}},
+	{name: "relative terminationMessagePath", in: pod("    terminationMessagePath: log", "    terminationMessagePolicy: Sometimes"),
+		want: []string{
+			`spec.containers[0].terminationMessagePolicy: Unsupported value: "Sometimes"`,
+			`spec.containers[0].terminationMessagePath: Invalid value: "log": must be an absolute path`,
+		}},
 	{name: "every supported field", in: `apiVersion: v1
 kind: Pod
 metadata:
@@ -179,7 +264,7 @@ spec:
 
 	// Unknown and unsupported fields.
 	{name: "unknown vs unsupported", in: pod(
-		"    livenessProbe: {httpGet: {port: 80}}",
+		"    securityContext: {runAsUser: 1}",
 		"    imagePullPolcy: Always",
 		"  - name: b",
 		"    image: b",
@@ -191,7 +276,7 @@ spec:
 	), want: []string{
 		`extra: unknown field "extra" (not a Kubernetes Pod field)`,
 		`spec.containers[0].imagePullPolcy: unknown field "imagePullPolcy"`,
-		`spec.containers[0].livenessProbe: not supported yet`,
+		`spec.containers[0].securityContext: not supported yet`,
 		`spec.containers[1].Image: unknown field "Image"`,
 		`spec.contaners: unknown field "contaners"`,
 		`spec.hostNetwork: not supported yet`,
@@ -329,8 +414,8 @@ spec:
 		`spec.terminationGracePeriodSeconds: Invalid value: -1: must be greater than or equal to 0`,
 		`spec.hostname: Invalid value: "my_host": a lowercase RFC 1123 label`,
 	}},
-	{name: "unsupported and invalid together", in: pod("    ports: [{containerPort: 80}]", "  restartPolicy: Sometimes"),
-		want: []string{"spec.containers[0].ports: not supported yet", `spec.restartPolicy: Unsupported value: "Sometimes"`}},
+	{name: "unsupported and invalid together", in: pod("    resources: {limits: {cpu: 1}}", "  restartPolicy: Sometimes"),
+		want: []string{"spec.containers[0].resources: not supported yet", `spec.restartPolicy: Unsupported value: "Sometimes"`}},
 }
 
 func TestLoad(t *testing.T) {

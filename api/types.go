@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
 // Time marshals as RFC 3339 with second precision, like metav1.Time.
@@ -41,10 +42,12 @@ const (
 )
 
 type PodSpec struct {
+	InitContainers                []Container   `json:"initContainers,omitempty"`
 	Containers                    []Container   `json:"containers"`
 	Volumes                       []Volume      `json:"volumes,omitempty"`
 	RestartPolicy                 RestartPolicy `json:"restartPolicy,omitempty"`
 	TerminationGracePeriodSeconds *int64        `json:"terminationGracePeriodSeconds,omitempty"`
+	ActiveDeadlineSeconds         *int64        `json:"activeDeadlineSeconds,omitempty"`
 	Hostname                      string        `json:"hostname,omitempty"`
 }
 
@@ -56,15 +59,129 @@ const (
 	PullNever        PullPolicy = "Never"
 )
 
+type TerminationMessagePolicy string
+
+const (
+	TerminationMessageReadFile              TerminationMessagePolicy = "File"
+	TerminationMessageFallbackToLogsOnError TerminationMessagePolicy = "FallbackToLogsOnError"
+)
+
+// ContainerRestartPolicy is an init container's restartPolicy: Always makes it a sidecar.
+type ContainerRestartPolicy string
+
+const ContainerRestartPolicyAlways ContainerRestartPolicy = "Always"
+
 type Container struct {
-	Name            string        `json:"name"`
-	Image           string        `json:"image,omitempty"`
-	Command         []string      `json:"command,omitempty"`
-	Args            []string      `json:"args,omitempty"`
-	WorkingDir      string        `json:"workingDir,omitempty"`
-	Env             []EnvVar      `json:"env,omitempty"`
-	VolumeMounts    []VolumeMount `json:"volumeMounts,omitempty"`
-	ImagePullPolicy PullPolicy    `json:"imagePullPolicy,omitempty"`
+	Name                     string                   `json:"name"`
+	Image                    string                   `json:"image,omitempty"`
+	Command                  []string                 `json:"command,omitempty"`
+	Args                     []string                 `json:"args,omitempty"`
+	WorkingDir               string                   `json:"workingDir,omitempty"`
+	Ports                    []ContainerPort          `json:"ports,omitempty"`
+	Env                      []EnvVar                 `json:"env,omitempty"`
+	RestartPolicy            *ContainerRestartPolicy  `json:"restartPolicy,omitempty"`
+	VolumeMounts             []VolumeMount            `json:"volumeMounts,omitempty"`
+	LivenessProbe            *Probe                   `json:"livenessProbe,omitempty"`
+	ReadinessProbe           *Probe                   `json:"readinessProbe,omitempty"`
+	StartupProbe             *Probe                   `json:"startupProbe,omitempty"`
+	Lifecycle                *Lifecycle               `json:"lifecycle,omitempty"`
+	TerminationMessagePath   string                   `json:"terminationMessagePath,omitempty"`
+	TerminationMessagePolicy TerminationMessagePolicy `json:"terminationMessagePolicy,omitempty"`
+	ImagePullPolicy          PullPolicy               `json:"imagePullPolicy,omitempty"`
+	Stdin                    bool                     `json:"stdin,omitempty"`
+	StdinOnce                bool                     `json:"stdinOnce,omitempty"`
+	TTY                      bool                     `json:"tty,omitempty"`
+}
+
+// IsSidecar reports whether an init container is a sidecar (restartPolicy: Always).
+func (c *Container) IsSidecar() bool {
+	return c.RestartPolicy != nil && *c.RestartPolicy == ContainerRestartPolicyAlways
+}
+
+type Protocol string
+
+const (
+	ProtocolTCP  Protocol = "TCP"
+	ProtocolUDP  Protocol = "UDP"
+	ProtocolSCTP Protocol = "SCTP"
+)
+
+type ContainerPort struct {
+	Name          string   `json:"name,omitempty"`
+	HostPort      int32    `json:"hostPort,omitempty"`
+	ContainerPort int32    `json:"containerPort"`
+	Protocol      Protocol `json:"protocol,omitempty"`
+	HostIP        string   `json:"hostIP,omitempty"`
+}
+
+// ProbeHandler is the action of a probe: exactly one member is set.
+type ProbeHandler struct {
+	Exec      *ExecAction      `json:"exec,omitempty"`
+	HTTPGet   *HTTPGetAction   `json:"httpGet,omitempty"`
+	TCPSocket *TCPSocketAction `json:"tcpSocket,omitempty"`
+	GRPC      *GRPCAction      `json:"grpc,omitempty"`
+}
+
+type Probe struct {
+	ProbeHandler                  `json:",inline"`
+	InitialDelaySeconds           int32  `json:"initialDelaySeconds,omitempty"`
+	TimeoutSeconds                int32  `json:"timeoutSeconds,omitempty"`
+	PeriodSeconds                 int32  `json:"periodSeconds,omitempty"`
+	SuccessThreshold              int32  `json:"successThreshold,omitempty"`
+	FailureThreshold              int32  `json:"failureThreshold,omitempty"`
+	TerminationGracePeriodSeconds *int64 `json:"terminationGracePeriodSeconds,omitempty"`
+}
+
+type ExecAction struct {
+	Command []string `json:"command,omitempty"`
+}
+
+type URIScheme string
+
+const (
+	URISchemeHTTP  URIScheme = "HTTP"
+	URISchemeHTTPS URIScheme = "HTTPS"
+)
+
+type HTTPHeader struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+type HTTPGetAction struct {
+	Path        string             `json:"path,omitempty"`
+	Port        intstr.IntOrString `json:"port"`
+	Host        string             `json:"host,omitempty"`
+	Scheme      URIScheme          `json:"scheme,omitempty"`
+	HTTPHeaders []HTTPHeader       `json:"httpHeaders,omitempty"`
+}
+
+type TCPSocketAction struct {
+	Port intstr.IntOrString `json:"port"`
+	Host string             `json:"host,omitempty"`
+}
+
+type GRPCAction struct {
+	Port    int32   `json:"port"`
+	Service *string `json:"service"`
+}
+
+type SleepAction struct {
+	Seconds int64 `json:"seconds"`
+}
+
+// LifecycleHandler is the action of a hook: exactly one member is set. tcpSocket is accepted
+// for compatibility and, as in Kubernetes, cannot run.
+type LifecycleHandler struct {
+	Exec      *ExecAction      `json:"exec,omitempty"`
+	HTTPGet   *HTTPGetAction   `json:"httpGet,omitempty"`
+	TCPSocket *TCPSocketAction `json:"tcpSocket,omitempty"`
+	Sleep     *SleepAction     `json:"sleep,omitempty"`
+}
+
+type Lifecycle struct {
+	PostStart *LifecycleHandler `json:"postStart,omitempty"`
+	PreStop   *LifecycleHandler `json:"preStop,omitempty"`
 }
 
 type EnvVar struct {
@@ -161,16 +278,17 @@ type HostIP struct {
 }
 
 type PodStatus struct {
-	Phase             PodPhase          `json:"phase,omitempty"`
-	Conditions        []PodCondition    `json:"conditions,omitempty"`
-	Message           string            `json:"message,omitempty"`
-	Reason            string            `json:"reason,omitempty"`
-	HostIP            string            `json:"hostIP,omitempty"`
-	HostIPs           []HostIP          `json:"hostIPs,omitempty"`
-	PodIP             string            `json:"podIP,omitempty"`
-	PodIPs            []PodIP           `json:"podIPs,omitempty"`
-	StartTime         *Time             `json:"startTime,omitempty"`
-	ContainerStatuses []ContainerStatus `json:"containerStatuses,omitempty"`
+	Phase                 PodPhase          `json:"phase,omitempty"`
+	Conditions            []PodCondition    `json:"conditions,omitempty"`
+	Message               string            `json:"message,omitempty"`
+	Reason                string            `json:"reason,omitempty"`
+	HostIP                string            `json:"hostIP,omitempty"`
+	HostIPs               []HostIP          `json:"hostIPs,omitempty"`
+	PodIP                 string            `json:"podIP,omitempty"`
+	PodIPs                []PodIP           `json:"podIPs,omitempty"`
+	StartTime             *Time             `json:"startTime,omitempty"`
+	InitContainerStatuses []ContainerStatus `json:"initContainerStatuses,omitempty"`
+	ContainerStatuses     []ContainerStatus `json:"containerStatuses,omitempty"`
 }
 
 type ContainerStateWaiting struct {
@@ -236,11 +354,50 @@ func (t *Time) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// Event is one line of a pod's event log, a small stand-in for a Kubernetes Event: what a
-// person watching the pod wants to know beyond its status.
+// Event is one line of a pod's event log, a small stand-in for a Kubernetes Event
+// (core/v1 Event): what a person watching the pod wants to know beyond its status.
 type Event struct {
-	Time      Time   `json:"time"`
+	Time MicroTime `json:"time"`
+	// Type is Normal or Warning.
+	Type    string `json:"type"`
+	Reason  string `json:"reason"`
+	Message string `json:"message"`
+	// Container and FieldPath name the container the event is about, if any; FieldPath is
+	// the kubelet's involvedObject.fieldPath, e.g. "spec.containers{web}".
 	Container string `json:"container,omitempty"`
-	Reason    string `json:"reason"`
-	Message   string `json:"message"`
+	FieldPath string `json:"fieldPath,omitempty"`
+}
+
+// Event types.
+const (
+	EventNormal  = "Normal"
+	EventWarning = "Warning"
+)
+
+// MicroTime marshals as RFC 3339 with microseconds, like metav1.MicroTime.
+type MicroTime struct{ time.Time }
+
+const microTimeLayout = "2006-01-02T15:04:05.000000Z07:00"
+
+func (t MicroTime) MarshalJSON() ([]byte, error) {
+	if t.IsZero() {
+		return []byte("null"), nil
+	}
+	return []byte(`"` + t.UTC().Format(microTimeLayout) + `"`), nil
+}
+
+func (t *MicroTime) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		t.Time = time.Time{}
+		return nil
+	}
+	if len(b) < 2 || b[0] != '"' {
+		return &time.ParseError{Layout: microTimeLayout, Value: string(b)}
+	}
+	v, err := time.Parse(time.RFC3339Nano, string(b[1:len(b)-1]))
+	if err != nil {
+		return err
+	}
+	t.Time = v
+	return nil
 }

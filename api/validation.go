@@ -1,13 +1,17 @@
 package api
 
 import (
+	"fmt"
 	"maps"
+	"math"
 	"path"
+	"regexp"
 	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/api/validate/content"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
@@ -55,7 +59,14 @@ func validateMeta(m *ObjectMeta, fp *field.Path) field.ErrorList {
 
 func validateSpec(s *PodSpec, fp *field.Path) field.ErrorList {
 	volumes, errs := validateVolumes(s.Volumes, fp.Child("volumes"))
-	errs = append(errs, validateContainers(s.Containers, volumes, fp.Child("containers"))...)
+	// Container names are unique across init and regular containers.
+	names := map[string]bool{}
+	grace := int64(30)
+	if s.TerminationGracePeriodSeconds != nil {
+		grace = *s.TerminationGracePeriodSeconds
+	}
+	errs = append(errs, validateInitContainers(s.InitContainers, volumes, names, grace, fp.Child("initContainers"))...)
+	errs = append(errs, validateContainers(s.Containers, volumes, names, grace, fp.Child("containers"))...)
 	switch s.RestartPolicy {
 	case RestartPolicyAlways, RestartPolicyOnFailure, RestartPolicyNever:
 	case "":
@@ -66,6 +77,9 @@ func validateSpec(s *PodSpec, fp *field.Path) field.ErrorList {
 	}
 	if g := s.TerminationGracePeriodSeconds; g != nil && *g < 0 {
 		errs = append(errs, field.Invalid(fp.Child("terminationGracePeriodSeconds"), *g, "must be greater than or equal to 0"))
+	}
+	if d := s.ActiveDeadlineSeconds; d != nil && (*d < 1 || *d > math.MaxInt32) {
+		errs = append(errs, field.Invalid(fp.Child("activeDeadlineSeconds"), *d, validation.InclusiveRangeError(1, math.MaxInt32)))
 	}
 	if s.Hostname != "" {
 		errs = append(errs, invalidEach(fp.Child("hostname"), s.Hostname, validation.IsDNS1123Label(s.Hostname))...)
@@ -117,41 +131,259 @@ func validateVolumes(volumes []Volume, fp *field.Path) (map[string]bool, field.E
 	return names, errs
 }
 
-func validateContainers(containers []Container, volumes map[string]bool, fp *field.Path) field.ErrorList {
+// validateInitContainers is the API server's validateInitContainers: common container rules,
+// restartPolicy only Always (a sidecar), and no probes or hooks on a regular init container.
+func validateInitContainers(containers []Container, volumes, names map[string]bool, grace int64, fp *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	for i := range containers {
+		c := &containers[i]
+		idx := fp.Index(i)
+		errs = append(errs, validateContainer(c, volumes, names, grace, idx)...)
+		if c.RestartPolicy != nil && *c.RestartPolicy != ContainerRestartPolicyAlways {
+			errs = append(errs, field.NotSupported(idx.Child("restartPolicy"), *c.RestartPolicy, []ContainerRestartPolicy{ContainerRestartPolicyAlways}))
+		}
+		if c.IsSidecar() {
+			continue
+		}
+		const msg = "may not be set for init containers without restartPolicy=Always"
+		if c.Lifecycle != nil {
+			errs = append(errs, field.Forbidden(idx.Child("lifecycle"), msg))
+		}
+		if c.LivenessProbe != nil {
+			errs = append(errs, field.Forbidden(idx.Child("livenessProbe"), msg))
+		}
+		if c.ReadinessProbe != nil {
+			errs = append(errs, field.Forbidden(idx.Child("readinessProbe"), msg))
+		}
+		if c.StartupProbe != nil {
+			errs = append(errs, field.Forbidden(idx.Child("startupProbe"), msg))
+		}
+	}
+	return errs
+}
+
+func validateContainers(containers []Container, volumes, names map[string]bool, grace int64, fp *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	if len(containers) == 0 {
 		errs = append(errs, field.Required(fp, ""))
 	}
-	names := map[string]bool{}
-	for i, c := range containers {
+	for i := range containers {
+		c := &containers[i]
 		idx := fp.Index(i)
-		errs = append(errs, validateUniqueName(c.Name, idx.Child("name"), names)...)
-		if c.Image == "" {
-			errs = append(errs, field.Required(idx.Child("image"), ""))
-		} else if c.Image != strings.TrimSpace(c.Image) {
-			errs = append(errs, field.Invalid(idx.Child("image"), c.Image, "must not have leading or trailing whitespace"))
+		errs = append(errs, validateContainer(c, volumes, names, grace, idx)...)
+		if c.RestartPolicy != nil {
+			errs = append(errs, field.Forbidden(idx.Child("restartPolicy"), "may not be set for non-init containers"))
 		}
-		switch c.ImagePullPolicy {
-		case PullAlways, PullIfNotPresent, PullNever:
-		case "":
-			errs = append(errs, field.Required(idx.Child("imagePullPolicy"), ""))
-		default:
-			errs = append(errs, field.NotSupported(idx.Child("imagePullPolicy"), c.ImagePullPolicy,
-				[]PullPolicy{PullAlways, PullIfNotPresent, PullNever}))
-		}
-		for j, e := range c.Env {
-			np := idx.Child("env").Index(j).Child("name")
-			if e.Name == "" {
-				errs = append(errs, field.Required(np, ""))
-			} else {
-				// The API server's rule since Kubernetes 1.34 (RelaxedEnvironmentVariableValidation
-				// is GA): any printable ASCII but '='; IsEnvVarName is the older, stricter one.
-				errs = append(errs, invalidEach(np, e.Name, validation.IsRelaxedEnvVarName(e.Name))...)
-			}
-		}
-		errs = append(errs, validateVolumeMounts(c.VolumeMounts, volumes, idx.Child("volumeMounts"))...)
 	}
 	return errs
+}
+
+// validateContainer holds the rules every kind of container shares.
+func validateContainer(c *Container, volumes, names map[string]bool, grace int64, idx *field.Path) field.ErrorList {
+	errs := validateUniqueName(c.Name, idx.Child("name"), names)
+	if c.Image == "" {
+		errs = append(errs, field.Required(idx.Child("image"), ""))
+	} else if c.Image != strings.TrimSpace(c.Image) {
+		errs = append(errs, field.Invalid(idx.Child("image"), c.Image, "must not have leading or trailing whitespace"))
+	}
+	switch c.ImagePullPolicy {
+	case PullAlways, PullIfNotPresent, PullNever:
+	case "":
+		errs = append(errs, field.Required(idx.Child("imagePullPolicy"), ""))
+	default:
+		errs = append(errs, field.NotSupported(idx.Child("imagePullPolicy"), c.ImagePullPolicy,
+			[]PullPolicy{PullAlways, PullIfNotPresent, PullNever}))
+	}
+	for j, e := range c.Env {
+		np := idx.Child("env").Index(j).Child("name")
+		if e.Name == "" {
+			errs = append(errs, field.Required(np, ""))
+		} else {
+			// The API server's rule since Kubernetes 1.34 (RelaxedEnvironmentVariableValidation
+			// is GA): any printable ASCII but '='; IsEnvVarName is the older, stricter one.
+			errs = append(errs, invalidEach(np, e.Name, validation.IsRelaxedEnvVarName(e.Name))...)
+		}
+	}
+	errs = append(errs, validatePorts(c.Ports, idx.Child("ports"))...)
+	errs = append(errs, validateVolumeMounts(c.VolumeMounts, volumes, idx.Child("volumeMounts"))...)
+	errs = append(errs, validateProbe(c.LivenessProbe, true, idx.Child("livenessProbe"))...)
+	errs = append(errs, validateProbe(c.ReadinessProbe, false, idx.Child("readinessProbe"))...)
+	errs = append(errs, validateProbe(c.StartupProbe, true, idx.Child("startupProbe"))...)
+	if c.ReadinessProbe != nil && c.ReadinessProbe.TerminationGracePeriodSeconds != nil {
+		errs = append(errs, field.Invalid(idx.Child("readinessProbe", "terminationGracePeriodSeconds"), *c.ReadinessProbe.TerminationGracePeriodSeconds, "must not be set for readinessProbes"))
+	}
+	if l := c.Lifecycle; l != nil {
+		errs = append(errs, validateLifecycleHandler(l.PostStart, grace, idx.Child("lifecycle", "postStart"))...)
+		errs = append(errs, validateLifecycleHandler(l.PreStop, grace, idx.Child("lifecycle", "preStop"))...)
+	}
+	switch c.TerminationMessagePolicy {
+	case TerminationMessageReadFile, TerminationMessageFallbackToLogsOnError:
+	case "":
+		errs = append(errs, field.Required(idx.Child("terminationMessagePolicy"), ""))
+	default:
+		errs = append(errs, field.NotSupported(idx.Child("terminationMessagePolicy"), c.TerminationMessagePolicy,
+			[]TerminationMessagePolicy{TerminationMessageReadFile, TerminationMessageFallbackToLogsOnError}))
+	}
+	// Kubernetes leaves the path to the runtime; minipod bind-mounts a file there, so it must
+	// be absolute.
+	if p := c.TerminationMessagePath; p != "" && !path.IsAbs(p) {
+		errs = append(errs, field.Invalid(idx.Child("terminationMessagePath"), p, "must be an absolute path"))
+	}
+	return errs
+}
+
+// validatePorts is validateContainerPorts. A hostPort publishes the port on the host, which
+// minipod does not do yet.
+func validatePorts(ports []ContainerPort, fp *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	names := map[string]bool{}
+	for i, p := range ports {
+		idx := fp.Index(i)
+		if p.Name != "" {
+			if msgs := validation.IsValidPortName(p.Name); len(msgs) > 0 {
+				errs = append(errs, invalidEach(idx.Child("name"), p.Name, msgs)...)
+			} else if names[p.Name] {
+				errs = append(errs, field.Duplicate(idx.Child("name"), p.Name))
+			} else {
+				names[p.Name] = true
+			}
+		}
+		if p.ContainerPort == 0 {
+			errs = append(errs, field.Required(idx.Child("containerPort"), ""))
+		} else {
+			errs = append(errs, invalidEach(idx.Child("containerPort"), p.ContainerPort, validation.IsValidPortNum(int(p.ContainerPort)))...)
+		}
+		if p.HostPort != 0 {
+			errs = append(errs, invalidEach(idx.Child("hostPort"), p.HostPort, validation.IsValidPortNum(int(p.HostPort)))...)
+			errs = append(errs, &field.Error{Type: field.ErrorTypeNotSupported, Field: idx.Child("hostPort").String(), BadValue: p.HostPort, Detail: "not supported yet"})
+		}
+		if p.HostIP != "" {
+			errs = append(errs, &field.Error{Type: field.ErrorTypeNotSupported, Field: idx.Child("hostIP").String(), BadValue: p.HostIP, Detail: "not supported yet"})
+		}
+		switch p.Protocol {
+		case ProtocolTCP, ProtocolUDP, ProtocolSCTP:
+		case "":
+			errs = append(errs, field.Required(idx.Child("protocol"), ""))
+		default:
+			errs = append(errs, field.NotSupported(idx.Child("protocol"), p.Protocol, []Protocol{ProtocolTCP, ProtocolUDP, ProtocolSCTP}))
+		}
+	}
+	return errs
+}
+
+// validateProbe is validateProbe with validateHandler: exactly one action, non-negative
+// numbers, successThreshold 1 for liveness and startup probes.
+func validateProbe(p *Probe, successMustBeOne bool, fp *field.Path) field.ErrorList {
+	if p == nil {
+		return nil
+	}
+	h := p.ProbeHandler
+	errs := validateHandler(fp, []handlerField{
+		{"exec", h.Exec != nil, func(p *field.Path) field.ErrorList { return validateExec(h.Exec, p) }},
+		{"httpGet", h.HTTPGet != nil, func(p *field.Path) field.ErrorList { return validateHTTPGet(h.HTTPGet, p) }},
+		{"tcpSocket", h.TCPSocket != nil, func(p *field.Path) field.ErrorList { return validatePortNumOrName(h.TCPSocket.Port, p.Child("port")) }},
+		{"grpc", h.GRPC != nil, func(p *field.Path) field.ErrorList {
+			return invalidEach(p.Child("port"), h.GRPC.Port, validation.IsValidPortNum(int(h.GRPC.Port)))
+		}},
+	})
+	for _, n := range []struct {
+		name string
+		v    int32
+	}{{"initialDelaySeconds", p.InitialDelaySeconds}, {"timeoutSeconds", p.TimeoutSeconds}, {"periodSeconds", p.PeriodSeconds},
+		{"successThreshold", p.SuccessThreshold}, {"failureThreshold", p.FailureThreshold}} {
+		if n.v < 0 {
+			errs = append(errs, field.Invalid(fp.Child(n.name), n.v, "must be greater than or equal to 0"))
+		}
+	}
+	if successMustBeOne && p.SuccessThreshold != 1 {
+		errs = append(errs, field.Invalid(fp.Child("successThreshold"), p.SuccessThreshold, "must be 1"))
+	}
+	if g := p.TerminationGracePeriodSeconds; g != nil && *g <= 0 {
+		errs = append(errs, field.Invalid(fp.Child("terminationGracePeriodSeconds"), *g, "must be greater than 0"))
+	}
+	return errs
+}
+
+// validateLifecycleHandler is validateLifecycle's check of one hook.
+func validateLifecycleHandler(h *LifecycleHandler, grace int64, fp *field.Path) field.ErrorList {
+	if h == nil {
+		return nil
+	}
+	return validateHandler(fp, []handlerField{
+		{"exec", h.Exec != nil, func(p *field.Path) field.ErrorList { return validateExec(h.Exec, p) }},
+		{"httpGet", h.HTTPGet != nil, func(p *field.Path) field.ErrorList { return validateHTTPGet(h.HTTPGet, p) }},
+		{"tcpSocket", h.TCPSocket != nil, func(p *field.Path) field.ErrorList { return validatePortNumOrName(h.TCPSocket.Port, p.Child("port")) }},
+		{"sleep", h.Sleep != nil, func(p *field.Path) field.ErrorList {
+			if s := h.Sleep.Seconds; s < 0 || s > grace {
+				return field.ErrorList{field.Invalid(p.Child("seconds"), s, fmt.Sprintf("must be non-negative and less than terminationGracePeriodSeconds (%d)", grace))}
+			}
+			return nil
+		}},
+	})
+}
+
+type handlerField struct {
+	name     string
+	set      bool
+	validate func(*field.Path) field.ErrorList
+}
+
+// validateHandler requires exactly one of the handlers, checked in the API server's order.
+func validateHandler(fp *field.Path, handlers []handlerField) field.ErrorList {
+	var errs field.ErrorList
+	n := 0
+	for _, h := range handlers {
+		if !h.set {
+			continue
+		}
+		if n++; n > 1 {
+			errs = append(errs, field.Forbidden(fp.Child(h.name), "may not specify more than 1 handler type"))
+			continue
+		}
+		errs = append(errs, h.validate(fp.Child(h.name))...)
+	}
+	if n == 0 {
+		errs = append(errs, field.Required(fp, "must specify a handler type"))
+	}
+	return errs
+}
+
+func validateExec(e *ExecAction, fp *field.Path) field.ErrorList {
+	if len(e.Command) == 0 {
+		return field.ErrorList{field.Required(fp.Child("command"), "")}
+	}
+	return nil
+}
+
+var httpHeaderNameRE = regexp.MustCompile(`^[-A-Za-z0-9]+$`)
+
+func validateHTTPGet(h *HTTPGetAction, fp *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	if h.Path == "" {
+		errs = append(errs, field.Required(fp.Child("path"), ""))
+	}
+	errs = append(errs, validatePortNumOrName(h.Port, fp.Child("port"))...)
+	if h.Scheme != URISchemeHTTP && h.Scheme != URISchemeHTTPS {
+		errs = append(errs, field.NotSupported(fp.Child("scheme"), h.Scheme, []URIScheme{URISchemeHTTP, URISchemeHTTPS}))
+	}
+	for i, hd := range h.HTTPHeaders {
+		if !httpHeaderNameRE.MatchString(hd.Name) {
+			errs = append(errs, field.Invalid(fp.Child("httpHeaders").Index(i).Child("name"), hd.Name, "name must match regex [-A-Za-z0-9]+"))
+		}
+	}
+	return errs
+}
+
+// validatePortNumOrName is ValidatePortNumOrName: a number in range, or an IANA service name
+// (resolved against the container's ports when the probe runs).
+func validatePortNumOrName(port intstr.IntOrString, fp *field.Path) field.ErrorList {
+	if port.Type == intstr.Int {
+		return invalidEach(fp, port.IntVal, validation.IsValidPortNum(int(port.IntVal)))
+	}
+	if port.StrVal == "" {
+		return field.ErrorList{field.Required(fp, "")}
+	}
+	return invalidEach(fp, port.StrVal, validation.IsValidPortName(port.StrVal))
 }
 
 func validateVolumeMounts(mounts []VolumeMount, volumes map[string]bool, fp *field.Path) field.ErrorList {
@@ -195,7 +427,7 @@ func validateNoBacksteps(p string, fp *field.Path) field.ErrorList {
 	return nil
 }
 
-func invalidEach(fp *field.Path, value string, msgs []string) field.ErrorList {
+func invalidEach(fp *field.Path, value any, msgs []string) field.ErrorList {
 	var errs field.ErrorList
 	for _, msg := range msgs {
 		errs = append(errs, field.Invalid(fp, value, msg))

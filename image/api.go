@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -141,8 +142,10 @@ func (s *Store) checkRegistryRef(ref string) (name.Reference, error) {
 // Import makes a one-layer image named name from src: a root filesystem directory or a tar
 // archive of one (optionally gzip-compressed). A name without a registry gets "localhost/", as
 // with `podman import` ("myimg" → localhost/myimg:latest); Get finds it under its short name too.
-func (s *Store) Import(ctx context.Context, src, name string) (*Image, error) {
-	img, err := s.importImage(ctx, src, name)
+// changes are Dockerfile instructions for the image config, as `docker import --change` takes
+// them (see ParseChanges); a bad one fails with ErrInvalidChange before anything is written.
+func (s *Store) Import(ctx context.Context, src, name string, changes ...string) (*Image, error) {
+	img, err := s.importImage(ctx, src, name, changes)
 	if err != nil {
 		return nil, withRef(name, err)
 	}
@@ -174,3 +177,16 @@ func (s *Store) Prune(inUse InUse) (removed []string, freed int64, err error) {
 // one): Id, Digest, RepoTags, RepoDigests, Created, Size, Architecture, Os, Config (the OCI
 // image config), RootFS diff IDs, and the layer directories (GraphDriver.Data.LowerDir).
 func (s *Store) Inspect(ref string) ([]byte, error) { return s.inspect(ref) }
+
+// Size is the unpacked size of an image's layers in the store, for the kubelet's "Image size"
+// in its Pulled event; 0 for an image not in the store (rootfs:).
+func (s *Store) Size(img *Image) int64 {
+	var n int64
+	for _, l := range img.Layers {
+		layer := filepath.Dir(l)
+		if filepath.Dir(layer) == filepath.Join(s.Root, "layers", "sha256") {
+			n += s.layerSize(filepath.Base(layer))
+		}
+	}
+	return n
+}

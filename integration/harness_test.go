@@ -194,6 +194,7 @@ type env struct {
 	cgroupParent   string
 	backoffInitial string
 	backoffMax     string
+	resolvConf     string // pods resolve names through 127.0.0.1 of their own: nothing leaves the host
 
 	mu   sync.Mutex
 	runs []*runProc
@@ -235,7 +236,11 @@ func newEnv(t testing.TB) *env {
 		cgroupParent:   "minipod-it-" + randHex(4),
 		backoffInitial: "200ms",
 		backoffMax:     "800ms",
+		resolvConf:     filepath.Join(dir, "resolv.conf"),
 		pods:           map[podKey]bool{},
+	}
+	if err := os.WriteFile(e.resolvConf, []byte("nameserver 127.0.0.1\n"), 0o644); err != nil {
+		t.Fatal(err)
 	}
 	t.Logf("env: dir=%s bridge=%s subnet=%s cgroup-parent=%s", dir, bridge, subnet, e.cgroupParent)
 	t.Cleanup(func() {
@@ -306,6 +311,7 @@ func (e *env) globalFlags() []string {
 		"--cgroup-parent=" + e.cgroupParent,
 		"--backoff-initial=" + e.backoffInitial,
 		"--backoff-max=" + e.backoffMax,
+		"--resolv-conf=" + e.resolvConf,
 	}
 }
 

@@ -11,14 +11,20 @@ import (
 	"github.com/minipod/minipod/state"
 )
 
-// event appends to the pod's event log; one write per line keeps lines whole for readers.
-func (m *monitor) event(container, reason, msg string) {
-	b, err := json.Marshal(api.Event{Time: api.Time{Time: time.Now()}, Container: container, Reason: reason, Message: msg})
+// event appends one of the kubelet's events about the pod, or about a container of it
+// when w is not nil, to the pod's event log. One write per line keeps lines whole for
+// readers. It takes its own lock, so it may be called with m.mu held or not.
+func (m *monitor) event(w *worker, typ, reason, msg string) {
+	e := api.Event{Time: api.MicroTime{Time: time.Now()}, Type: typ, Reason: reason, Message: msg}
+	if w != nil {
+		e.Container, e.FieldPath = w.c.Name, w.ref
+	}
+	b, err := json.Marshal(e)
 	if err != nil {
 		return
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.eventsMu.Lock()
+	defer m.eventsMu.Unlock()
 	if m.events == nil {
 		f, err := os.OpenFile(filepath.Join(m.dir, state.EventsFile), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 		if err != nil {
@@ -29,6 +35,8 @@ func (m *monitor) event(container, reason, msg string) {
 	}
 	m.events.Write(append(b, '\n'))
 }
+
+func (w *worker) event(typ, reason, msg string) { w.m.event(w, typ, reason, msg) }
 
 // recordImages writes the image IDs and layer directories the pod's containers use, so that
 // `image rm` and `image prune` leave them alone while the pod holds resources.

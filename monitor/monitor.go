@@ -5,10 +5,11 @@
 // end. It runs detached from whoever started it, so killing `minipod run` (or, later, the
 // daemon) disturbs no pod.
 //
-// The policy copies the kubelet: the phase and conditions (package phase), the crash-loop
-// back-off (package backoff), restart policy, ordering and termination, each rule citing the
-// kubelet code it copies. The mechanism (container instances and their verbs) is package
-// container's; the pod's host resources are package sandbox's.
+// The policy copies the kubelet, each rule citing the kubelet code it copies: the phase and
+// conditions (package phase), the crash-loop back-off (package backoff), init containers
+// and sidecars in order, restart policy, probes, lifecycle hooks, termination messages, the
+// active deadline, and termination in order. The mechanism (container instances and their
+// verbs) is package container's; the pod's host resources are package sandbox's.
 package monitor
 
 import (
@@ -18,7 +19,9 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -42,25 +45,31 @@ type monitor struct {
 	crashes *backoff.Backoff // crash-loop back-off, keyed by container name
 	pulls   *backoff.Backoff // image pull back-off, keyed by image reference
 
-	// The sandbox is set up while the first containers' images are pulled; a container
-	// waits for it only right before it is created.
+	// The sandbox is set up while the first images are pulled; a container waits for it
+	// only right before it is created.
 	sandboxDone chan struct{} // closed when the sandbox setup ended; then sb or sandboxErr is set
 	sb          *sandbox.Sandbox
 	sandboxErr  error
 
-	workers []*worker // init containers in spec order, then regular containers in spec order
+	inits    []*worker // init containers and sidecars, in spec order
+	regulars []*worker // regular containers, in spec order
+	byName   []*worker // regular containers by name: the kubelet's order of containerStatuses
 
-	ctx    context.Context    // cancelled when the pod stops: ends pulls and waits
+	ctx    context.Context    // cancelled when the pod stops: ends pulls, waits and hooks
 	cancel context.CancelFunc //
 	stopc  chan struct{}      // closed when the pod is being stopped
 
 	mu           sync.Mutex
 	pod          api.Pod // spec and status; the status file is written from it
 	sandboxReady bool
-	stopping     bool
-	killNow      bool                // the grace period is over: anything still starting is killed at once
+	stopping     bool      // the pod is terminating: nothing (re)starts any more
+	deleting     bool      // ... because it is being deleted (not because it completed)
+	deadline     time.Time // when the grace period of a stop under way ends
+	exitc        chan struct{} // closed and replaced whenever an instance exits, see waitExit
 	imagesUsed   map[string][]string // container name -> its image ID and layer dirs, for `image rm`/`prune`
-	events       *os.File            // the pod's event log, see event
+
+	eventsMu sync.Mutex
+	events   *os.File // the pod's event log, see event
 }
 
 // Run is the monitor process's entry point: `minipod monitor POD-DIR`. lock is the pod's lock
@@ -79,6 +88,7 @@ func Run(dir string, lock *os.File) error {
 		pulls:       backoff.New(rec.Config.BackoffInitial, rec.Config.BackoffMax),
 		sandboxDone: make(chan struct{}),
 		stopc:       make(chan struct{}),
+		exitc:       make(chan struct{}),
 		pod:         rec.Pod,
 		imagesUsed:  map[string][]string{},
 	}
@@ -96,7 +106,7 @@ func Run(dir string, lock *os.File) error {
 	signal.Notify(sigc, unix.SIGTERM, unix.SIGINT)
 	go func() {
 		<-sigc
-		m.stop(m.gracePeriod())
+		m.stop(m.gracePeriod(), true)
 	}()
 
 	runErr := m.run()
@@ -119,56 +129,92 @@ func (m *monitor) gracePeriod() time.Duration {
 			return time.Duration(s) * time.Second
 		}
 	}
+	return m.podGracePeriod()
+}
+
+// podGracePeriod is the pod's terminationGracePeriodSeconds (defaulted to 30).
+func (m *monitor) podGracePeriod() time.Duration {
 	if g := m.pod.Spec.TerminationGracePeriodSeconds; g != nil {
 		return time.Duration(*g) * time.Second
 	}
 	return 30 * time.Second
 }
 
+// run supervises the pod until every container has finished for good, in the kubelet's
+// order (computePodActions, pkg/kubelet/kuberuntime/kuberuntime_manager.go): init containers
+// one at a time, each to completion (a sidecar only until it has started); then the regular
+// containers; when those have all finished, the sidecars are stopped.
 func (m *monitor) run() error {
 	m.mu.Lock()
+	spec := &m.pod.Spec
+	for i := range spec.InitContainers {
+		k := initContainer
+		if spec.InitContainers[i].IsSidecar() {
+			k = sidecar
+		}
+		m.inits = append(m.inits, newWorker(m, &spec.InitContainers[i], k, i))
+	}
+	// A regular container is first started once the one before it is, its postStart hook
+	// included (the kubelet starts them one after another); with no hook in between they
+	// start together, which nobody can tell apart but the clock.
+	var gate chan struct{}
+	for i := range spec.Containers {
+		w := newWorker(m, &spec.Containers[i], regular, i)
+		w.gate = gate
+		if w.c.Lifecycle != nil && w.c.Lifecycle.PostStart != nil {
+			gate = w.firstStart
+		}
+		m.regulars = append(m.regulars, w)
+	}
+	m.byName = slices.Clone(m.regulars)
+	slices.SortFunc(m.byName, func(a, b *worker) int { return strings.Compare(a.c.Name, b.c.Name) })
 	start := api.NewTime(time.Now())
 	m.pod.Status.StartTime = &start
-	for i := range m.pod.Spec.Containers {
-		m.workers = append(m.workers, newWorker(m, &m.pod.Spec.Containers[i], regular, i))
-	}
-	m.pod.Status.ContainerStatuses = make([]api.ContainerStatus, 0, len(m.workers))
-	for _, w := range m.workers {
-		m.pod.Status.ContainerStatuses = append(m.pod.Status.ContainerStatuses, w.status)
-	}
 	m.updateLocked()
 	m.mu.Unlock()
 
-	go func() {
-		t := time.Now()
-		m.sb, m.sandboxErr = sandbox.Setup(m.rec)
-		m.log.Info("sandbox", "took", time.Since(t), "err", m.sandboxErr)
-		if m.sandboxErr == nil {
-			m.mu.Lock()
-			m.sandboxReady = true
-			st := &m.pod.Status
-			st.PodIP = m.sb.Network.IP.String()
-			st.PodIPs = []api.PodIP{{IP: st.PodIP}}
-			st.HostIP = m.sb.Network.Gateway.String()
-			st.HostIPs = []api.HostIP{{IP: st.HostIP}}
-			m.updateLocked()
-			m.mu.Unlock()
-		}
-		close(m.sandboxDone)
-	}()
+	go m.setupSandbox()
+	if d := spec.ActiveDeadlineSeconds; d != nil {
+		deadline := time.AfterFunc(time.Duration(*d)*time.Second, m.deadlineExceeded)
+		defer deadline.Stop()
+	}
+	var workers sync.WaitGroup
 	// Once every container had its first start, the monitor mostly waits: give back what
 	// starting took.
 	var firstStarts sync.WaitGroup
-	firstStarts.Add(len(m.workers))
-	go func() {
-		firstStarts.Wait()
-		trim.Memory()
-	}()
-	var wg sync.WaitGroup
-	for _, w := range m.workers {
-		wg.Go(func() { w.run(sync.OnceFunc(firstStarts.Done)) })
+	firstStarts.Add(len(m.regulars))
+	initialized := true
+	for _, w := range m.inits {
+		workers.Go(w.run)
+		select {
+		case <-w.initialized:
+			continue
+		case <-w.done: // a regular init container failed for good, or the pod stopped
+		case <-m.stopc:
+		}
+		initialized = false
+		break
 	}
-	wg.Wait()
+	if initialized {
+		for _, w := range m.regulars {
+			workers.Go(w.run)
+			go func() {
+				<-w.firstStart
+				firstStarts.Done()
+			}()
+		}
+		go func() {
+			firstStarts.Wait()
+			trim.Memory()
+		}()
+		for _, w := range m.regulars {
+			<-w.done
+		}
+	}
+	// The regular containers have finished for good (or never start): the pod is over and
+	// its sidecars go too (computePodActions: KillPod when nothing is left to run).
+	m.stop(m.podGracePeriod(), false)
+	workers.Wait()
 	<-m.sandboxDone
 
 	m.mu.Lock()
@@ -180,11 +226,32 @@ func (m *monitor) run() error {
 		m.updateLocked()
 		return m.sandboxErr
 	}
-	// Every container has finished for good: the pod is terminal even under a restart
-	// policy that would otherwise keep it Running.
-	m.stopping = true
 	m.updateLocked()
 	return nil
+}
+
+func (m *monitor) setupSandbox() {
+	t := time.Now()
+	sb, err := sandbox.Setup(m.rec)
+	m.log.Info("sandbox", "took", time.Since(t), "err", err)
+	m.mu.Lock()
+	m.sb, m.sandboxErr = sb, err
+	if err == nil {
+		m.sandboxReady = true
+		st := &m.pod.Status
+		st.PodIP = sb.Network.IP.String()
+		st.PodIPs = []api.PodIP{{IP: st.PodIP}}
+		st.HostIP = sb.Network.Gateway.String()
+		st.HostIPs = []api.HostIP{{IP: st.HostIP}}
+		m.updateLocked()
+	} else {
+		m.event(nil, api.EventWarning, "FailedCreatePodSandBox", "Failed to create pod sandbox: "+err.Error())
+	}
+	m.mu.Unlock()
+	close(m.sandboxDone)
+	if err != nil {
+		m.stop(0, false)
+	}
 }
 
 // waitSandbox blocks until the sandbox is ready; false if it failed or the pod is stopping.
@@ -197,29 +264,82 @@ func (m *monitor) waitSandbox() bool {
 	}
 }
 
-// isStopping reports whether the pod is being stopped.
+// isStopping reports whether the pod is terminating.
 func (m *monitor) isStopping() bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.stopping
 }
 
+// deadlineExceeded fails the pod for running past spec.activeDeadlineSeconds and stops it
+// with its grace period (pkg/kubelet/active_deadline.go).
+func (m *monitor) deadlineExceeded() {
+	const msg = "Pod was active on the node longer than the specified deadline"
+	m.mu.Lock()
+	if m.stopping || phase.Terminal(m.pod.Status.Phase) {
+		m.mu.Unlock()
+		return
+	}
+	m.event(nil, api.EventNormal, "DeadlineExceeded", msg)
+	st := &m.pod.Status
+	st.Phase, st.Reason, st.Message = api.PodFailed, "DeadlineExceeded", msg
+	m.updateLocked()
+	m.mu.Unlock()
+	m.stop(m.podGracePeriod(), false)
+}
+
+// instanceExitedLocked wakes whoever waits for an instance to exit (waitExit).
+func (m *monitor) instanceExitedLocked() {
+	close(m.exitc)
+	m.exitc = make(chan struct{})
+}
+
+// waitExit waits until done() holds, re-checking each time an instance exits, or until
+// the deadline; done is called with m.mu held.
+func (m *monitor) waitExit(done func() bool, deadline time.Time) {
+	timer := time.NewTimer(time.Until(deadline))
+	defer timer.Stop()
+	for {
+		m.mu.Lock()
+		ok, exitc := done(), m.exitc
+		m.mu.Unlock()
+		if ok {
+			return
+		}
+		select {
+		case <-exitc:
+		case <-timer.C:
+			return
+		}
+	}
+}
+
 // updateLocked copies the workers' statuses into the pod, recomputes the phase and
 // conditions and writes the status file.
 func (m *monitor) updateLocked() {
 	st := &m.pod.Status
-	for i, w := range m.workers {
-		st.ContainerStatuses[i] = w.status
+	st.InitContainerStatuses = st.InitContainerStatuses[:0]
+	for _, w := range m.inits {
+		st.InitContainerStatuses = append(st.InitContainerStatuses, w.status)
+	}
+	st.ContainerStatuses = st.ContainerStatuses[:0]
+	initialized := false
+	for _, w := range m.byName {
+		st.ContainerStatuses = append(st.ContainerStatuses, w.status)
+		initialized = initialized || w.created
+	}
+	if len(st.InitContainerStatuses) == 0 {
+		st.InitContainerStatuses = nil
 	}
 	if st.Reason != "SandboxFailed" {
-		computed := phase.Phase(&m.pod.Spec, st.ContainerStatuses, m.stopping)
+		computed := phase.Phase(&m.pod.Spec, st.InitContainerStatuses, st.ContainerStatuses, m.stopping, initialized)
 		if st.Phase == "" {
 			st.Phase = computed
 		} else {
 			st.Phase = phase.Next(st.Phase, computed)
 		}
 	}
-	st.Conditions = phase.Conditions(st.Conditions, &m.pod.Spec, st.ContainerStatuses, st.Phase, m.sandboxReady, time.Now())
+	st.Conditions = phase.Conditions(st.Conditions, &m.pod.Spec, st.InitContainerStatuses, st.ContainerStatuses, st.Phase, m.sandboxReady, time.Now())
 	if err := atomicfile.WriteJSON(filepath.Join(m.dir, state.StatusFile), &m.pod, 0o644); err != nil {
 		m.log.Error("write status", "err", err)
 	}

@@ -8,12 +8,14 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/minipod/minipod/api"
 	"github.com/minipod/minipod/image"
 )
 
 // pullImage gets the container's image per its imagePullPolicy, retrying with the image
 // back-off while the image is unavailable, as the kubelet does before every start of a
-// container. It returns nil when the container will never start.
+// container (pkg/kubelet/images/image_manager.go). It returns nil when the container will
+// never start.
 func (w *worker) pullImage() *image.Image {
 	m, c := w.m, w.c
 	policy := image.PullPolicy(c.ImagePullPolicy)
@@ -22,9 +24,11 @@ func (w *worker) pullImage() *image.Image {
 		var fetched atomic.Bool
 		img, err := m.images.Get(m.ctx, c.Image, policy, image.PullOptions{Progress: w.pullProgress(&fetched)})
 		if err == nil {
-			// The kubelet's events (pkg/kubelet/images/image_manager.go).
 			if fetched.Load() {
-				m.event(c.Name, "Pulled", fmt.Sprintf("Successfully pulled image %q in %s", c.Image, time.Since(started).Round(time.Millisecond)))
+				d := time.Since(started).Truncate(time.Millisecond)
+				w.event(api.EventNormal, "Pulled", fmt.Sprintf("Successfully pulled image %q in %v (%v including waiting). Image size: %v bytes.", c.Image, d, d, m.images.Size(img)))
+			} else if attempt == 0 {
+				w.event(api.EventNormal, "Pulled", fmt.Sprintf("Container image %q already present on machine", c.Image))
 			}
 			m.mu.Lock()
 			// Like the kubelet: the normalized name, and the repo digest when there is one.
@@ -47,18 +51,21 @@ func (w *worker) pullImage() *image.Image {
 		var reason string
 		switch {
 		case errors.Is(err, image.ErrInvalidReference):
+			w.event(api.EventWarning, "InspectFailed", fmt.Sprintf("Failed to apply default image tag %q: %v", c.Image, err))
 			w.setWaiting("InvalidImageName", fmt.Sprintf("Failed to apply default image tag %q: %v", c.Image, err))
 			return nil
 		case errors.Is(err, image.ErrNeverPull):
-			// pkg/kubelet/images/image_manager.go: the kubelet keeps checking for the image.
+			// The kubelet keeps checking for the image.
 			reason = "ErrImageNeverPull"
 			err = fmt.Errorf("container image %q is not present with pull policy of Never", c.Image)
+			w.event(api.EventWarning, reason, fmt.Sprintf("Container image %q is not present with pull policy of Never", c.Image))
 		case attempt == 0:
 			reason = "ErrImagePull"
+			w.event(api.EventWarning, "Failed", fmt.Sprintf("Failed to pull image %q: %v", c.Image, err))
 		default:
 			reason = "ImagePullBackOff"
+			w.event(api.EventNormal, "BackOff", fmt.Sprintf("Back-off pulling image %q", c.Image))
 		}
-		m.event(c.Name, "Failed", fmt.Sprintf("Failed to pull image %q: %v", c.Image, err))
 		w.setWaiting(reason, err.Error())
 		m.pulls.Next(c.Image, time.Now())
 		select {
@@ -69,11 +76,13 @@ func (w *worker) pullImage() *image.Image {
 	}
 }
 
-// pullProgress reports a pull as events, at most twice a second per layer, and notes in
-// fetched whether any layer was downloaded.
+// pullProgress reports a pull: the kubelet's Pulling event when it begins, then PullProgress
+// events at most twice a second per layer (minipod's own, for `minipod run` to show); it
+// notes in fetched whether any layer was downloaded.
 func (w *worker) pullProgress(fetched *atomic.Bool) func(image.Progress) {
-	m, c := w.m, w.c
+	c := w.c
 	var mu sync.Mutex
+	var pulling bool
 	last := map[string]time.Time{}
 	return func(p image.Progress) {
 		if p.Layer != "" {
@@ -81,14 +90,18 @@ func (w *worker) pullProgress(fetched *atomic.Bool) func(image.Progress) {
 		}
 		mu.Lock()
 		defer mu.Unlock()
+		if !pulling {
+			pulling = true
+			w.event(api.EventNormal, "Pulling", fmt.Sprintf("Pulling image %q", c.Image))
+		}
 		switch {
 		case p.Layer == "" && p.Message != "":
-			m.event(c.Name, "Pulling", fmt.Sprintf("%s: %s", c.Image, p.Message))
+			w.event(api.EventNormal, "PullProgress", fmt.Sprintf("%s: %s", c.Image, p.Message))
 		case p.Done:
-			m.event(c.Name, "Pulling", fmt.Sprintf("%s: layer %s done (%s)", c.Image, p.Layer, formatBytes(p.Total)))
+			w.event(api.EventNormal, "PullProgress", fmt.Sprintf("%s: layer %s done (%s)", c.Image, p.Layer, formatBytes(p.Total)))
 		case time.Since(last[p.Layer]) > 500*time.Millisecond:
 			last[p.Layer] = time.Now()
-			m.event(c.Name, "Pulling", fmt.Sprintf("%s: layer %s %s / %s", c.Image, p.Layer, formatBytes(p.Complete), formatBytes(p.Total)))
+			w.event(api.EventNormal, "PullProgress", fmt.Sprintf("%s: layer %s %s / %s", c.Image, p.Layer, formatBytes(p.Complete), formatBytes(p.Total)))
 		}
 	}
 }

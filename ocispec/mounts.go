@@ -17,8 +17,8 @@ func systemMounts() []specs.Mount {
 }
 
 // withMounts adds, in order: the system mounts, the pod's /dev/shm, the pod's /etc/hosts,
-// /etc/hostname and /etc/resolv.conf, then the container's volumes
-// (later mounts may cover earlier ones, as in Kubernetes).
+// /etc/hostname and /etc/resolv.conf, the container's volumes, then the termination log
+// (later mounts may cover earlier ones; the kubelet's makeMounts has the same order).
 func withMounts(s *specs.Spec, in *Input) error {
 	s.Mounts = systemMounts()
 	sb := in.Sandbox
@@ -38,6 +38,9 @@ func withMounts(s *specs.Spec, in *Input) error {
 	}
 	for _, m := range in.Volumes {
 		s.Mounts = append(s.Mounts, bind(m))
+	}
+	if in.TerminationLog != "" {
+		s.Mounts = append(s.Mounts, bind(Mount{Source: in.TerminationLog, Destination: in.Container.TerminationMessagePath}))
 	}
 	return nil
 }

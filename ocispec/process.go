@@ -8,6 +8,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/minipod/minipod/api"
 )
 
 // DefaultPath is the PATH a container gets when neither its image nor its pod sets one
@@ -165,4 +167,15 @@ func StopSignal(img ImageConfig) unix.Signal {
 		return unix.Signal(n)
 	}
 	return unix.SIGTERM
+}
+
+// ExpandCommand expands $(VAR) in a command from the container's env values as written
+// (not expanded themselves), as the kubelet's ExpandContainerCommandOnlyStatic does for exec
+// probes and hooks.
+func ExpandCommand(cmd []string, env []api.EnvVar) []string {
+	vars := make(map[string]string, len(env))
+	for _, e := range env {
+		vars[e.Name] = e.Value
+	}
+	return expandAll(cmd, vars)
 }

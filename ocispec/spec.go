@@ -59,6 +59,9 @@ type Input struct {
 	Sandbox       Sandbox
 	// Volumes are the container's volumeMounts resolved to host paths, in order.
 	Volumes []Mount
+	// TerminationLog is the host file bound at the container's terminationMessagePath;
+	// empty for none.
+	TerminationLog string
 }
 
 // option applies one concern of the container to the spec.

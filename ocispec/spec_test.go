@@ -20,8 +20,10 @@ func TestGenerate(t *testing.T) {
 			Hostname: "h", NetNS: "/ns/net", IPCNS: "/ns/ipc", UTSNS: "/ns/uts", Shm: "/pod/shm",
 			EtcHosts: "/pod/hosts", EtcHostname: "/pod/hostname", EtcResolvConf: "/pod/resolv.conf",
 		},
-		Volumes: []Mount{{Source: "/v", Destination: "/data", ReadOnly: true}},
+		Volumes:        []Mount{{Source: "/v", Destination: "/data", ReadOnly: true}},
+		TerminationLog: "/pod/c1/termination-log",
 	}
+	in.Container.TerminationMessagePath = "/dev/termination-log"
 	s, err := Generate(in)
 	if err != nil {
 		t.Fatal(err)
@@ -51,6 +53,8 @@ func TestGenerate(t *testing.T) {
 		{"writable pod file", !slices.Contains(mount(s, "/etc/hosts").Options, "ro")},
 		{"volumes after system mounts", index(s, "/data") > index(s, "/dev")},
 		{"volumes after pod files", index(s, "/data") > index(s, "/etc/resolv.conf")},
+		{"termination log", mount(s, "/dev/termination-log").Source == "/pod/c1/termination-log" && !slices.Contains(mount(s, "/dev/termination-log").Options, "ro")},
+		{"termination log after /dev", index(s, "/dev/termination-log") > index(s, "/dev")},
 		{"kcore masked", slices.Contains(s.Linux.MaskedPaths, "/proc/kcore")},
 		{"proc/sys read-only", slices.Contains(s.Linux.ReadonlyPaths, "/proc/sys")},
 	}

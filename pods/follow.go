@@ -52,7 +52,7 @@ func (h *Handle) Follow(onStatus func(*api.Pod), onEvent func(api.Event), onLog 
 				onEvent(e)
 			}
 		})
-		for _, c := range h.Pod.Spec.Containers {
+		for _, c := range append(append([]api.Container{}, h.Pod.Spec.InitContainers...), h.Pod.Spec.Containers...) {
 			t := tails[c.Name]
 			if t == nil {
 				t = &logTail{dir: filepath.Join(h.LogDir(), c.Name)}
@@ -154,8 +154,8 @@ func hasSettled(p *api.Pod) bool {
 	if len(p.Status.ContainerStatuses) == 0 {
 		return false
 	}
-	for _, cs := range p.Status.ContainerStatuses {
-		if w := cs.State.Waiting; w != nil && w.Reason == "ContainerCreating" {
+	for _, cs := range append(append([]api.ContainerStatus{}, p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...) {
+		if w := cs.State.Waiting; w != nil && (w.Reason == "ContainerCreating" || w.Reason == "PodInitializing") {
 			return false
 		}
 	}

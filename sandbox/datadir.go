@@ -46,13 +46,13 @@ func hostsFile(podIP, hostname string) []byte {
 }
 
 // writeEtcFiles writes /etc/hosts, /etc/hostname and /etc/resolv.conf for the pod's
-// containers into dir. resolv.conf is the host's, as with dnsPolicy Default: minipod has
-// no cluster DNS.
-func writeEtcFiles(dir, podIP, hostname string) error {
+// containers into dir. resolv.conf is the host's (--resolv-conf), as with dnsPolicy Default:
+// minipod has no cluster DNS.
+func writeEtcFiles(dir, resolvConf, podIP, hostname string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("pod /etc files: %w", err)
 	}
-	resolv, err := os.ReadFile("/etc/resolv.conf")
+	resolv, err := os.ReadFile(resolvConf)
 	if err != nil && !os.IsNotExist(err) {
 		return fmt.Errorf("pod /etc files: %w", err)
 	}

@@ -31,7 +31,7 @@ func TestHostsFile(t *testing.T) {
 
 func TestWriteEtcFiles(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data", "etc") // created by writeEtcFiles
-	if err := writeEtcFiles(dir, "10.66.0.7", "pod-a"); err != nil {
+	if err := writeEtcFiles(dir, "/etc/resolv.conf", "10.66.0.7", "pod-a"); err != nil {
 		t.Fatal(err)
 	}
 	resolv, err := os.ReadFile("/etc/resolv.conf")
@@ -69,7 +69,7 @@ func TestWriteEtcFiles(t *testing.T) {
 	}
 
 	// Rewriting replaces the content (a restarted sandbox gets a new address).
-	if err := writeEtcFiles(dir, "10.66.0.8", "pod-a"); err != nil {
+	if err := writeEtcFiles(dir, "/etc/resolv.conf", "10.66.0.8", "pod-a"); err != nil {
 		t.Fatal(err)
 	}
 	hosts, _ = os.ReadFile(filepath.Join(dir, "hosts"))

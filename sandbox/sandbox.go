@@ -61,7 +61,7 @@ func Setup(rec *state.Record) (*Sandbox, error) {
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	if err := writeEtcFiles(etcDir(rec), sb.Network.IP.String(), sb.hostname); err != nil {
+	if err := writeEtcFiles(etcDir(rec), rec.Config.ResolvConf, sb.Network.IP.String(), sb.hostname); err != nil {
 		return nil, err
 	}
 	return sb, nil

@@ -30,6 +30,8 @@ type Config struct {
 	BackoffMax     time.Duration `json:"backoffMax"`     // crash-loop back-off cap
 	// InsecureRegistries may be reached over plain HTTP, besides localhost and 127.0.0.1.
 	InsecureRegistries []string `json:"insecureRegistries,omitempty"`
+	// ResolvConf is the resolver configuration pods get, as the kubelet's --resolv-conf.
+	ResolvConf string `json:"resolvConf"`
 }
 
 // DefaultConfig returns the defaults. The subnet avoids Podman's 10.88.0.0/16 and
@@ -44,6 +46,7 @@ func DefaultConfig() Config {
 		CgroupParent:   "minipod",
 		BackoffInitial: 10 * time.Second,
 		BackoffMax:     300 * time.Second,
+		ResolvConf:     "/etc/resolv.conf",
 	}
 }
 
@@ -52,7 +55,7 @@ var cgroupParentRE = regexp.MustCompile(`^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$`)
 // Validate checks the configuration, naming the flag of each bad value.
 func (c Config) Validate() error {
 	var errs []error
-	for _, p := range []struct{ flag, v string }{{"--state-dir", c.StateDir}, {"--root", c.Root}, {"--log-dir", c.LogDir}} {
+	for _, p := range []struct{ flag, v string }{{"--state-dir", c.StateDir}, {"--root", c.Root}, {"--log-dir", c.LogDir}, {"--resolv-conf", c.ResolvConf}} {
 		if !filepath.IsAbs(p.v) {
 			errs = append(errs, fmt.Errorf("%s: must be an absolute path, got %q", p.flag, p.v))
 		}

@@ -98,6 +98,7 @@ func newRootCmd() *cobra.Command {
 	f.StringVar(&g.cfg.CgroupParent, "cgroup-parent", d.CgroupParent, "cgroup under which every pod gets its own")
 	f.DurationVar(&g.cfg.BackoffInitial, "backoff-initial", d.BackoffInitial, "first crash-loop back-off")
 	f.DurationVar(&g.cfg.BackoffMax, "backoff-max", d.BackoffMax, "crash-loop back-off cap")
+	f.StringVar(&g.cfg.ResolvConf, "resolv-conf", d.ResolvConf, "resolver configuration given to pods (the kubelet's --resolv-conf)")
 	f.StringSliceVar(&g.cfg.InsecureRegistries, "insecure-registry", nil, "registry (host[:port]) that may be reached over plain HTTP; localhost and 127.0.0.1 always may")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return badInput(err) })
 
@@ -217,7 +218,7 @@ func newPrinter(out, diag io.Writer) *printer {
 
 func (p *printer) status(pod *api.Pod) {
 	key := pod.Metadata.Namespace + "/" + pod.Metadata.Name
-	for _, cs := range pod.Status.ContainerStatuses {
+	for _, cs := range append(append([]api.ContainerStatus{}, pod.Status.InitContainerStatuses...), pod.Status.ContainerStatuses...) {
 		s := describeState(cs.State)
 		if cs.RestartCount > 0 {
 			s += fmt.Sprintf(" [restarts %d]", cs.RestartCount)
@@ -260,6 +261,17 @@ func describeState(s api.ContainerState) string {
 }
 
 func (p *printer) event(e api.Event) {
+	// The routine steps of a start or stop show as state changes already.
+	switch {
+	case e.Reason == "Created", e.Reason == "Started",
+		e.Reason == "Pulled" && strings.HasSuffix(e.Message, "already present on machine"),
+		e.Reason == "Killing" && strings.HasPrefix(e.Message, "Stopping container "):
+		return
+	}
+	if e.Container == "" {
+		fmt.Fprintf(p.diag, "minipod: pod %s: %s\n", e.Reason, e.Message)
+		return
+	}
 	fmt.Fprintf(p.diag, "minipod: container %s %s: %s\n", e.Container, e.Reason, e.Message)
 }
 
@@ -287,7 +299,10 @@ func newMonitorCmd() *cobra.Command {
 		Hidden: true,
 		Args:   exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			// fd 3 is the pod's lock, taken by the process that started this one.
+			// fd 3 is the pod's lock, taken by the process that started this one. No child
+			// may inherit it: a container or exec process holding it would make the pod look
+			// alive after the monitor is gone.
+			unix.CloseOnExec(3)
 			lock := os.NewFile(3, "lock")
 			if err := monitor.Run(args[0], lock); err != nil {
 				return &exitError{exitFailed, err}

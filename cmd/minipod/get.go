@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strconv"
 	"text/tabwriter"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 
 	"github.com/minipod/minipod/api"
 	"github.com/minipod/minipod/crilog"
+	"github.com/minipod/minipod/kubeprint"
 	"github.com/minipod/minipod/pods"
 	"github.com/minipod/minipod/state"
 )
@@ -76,69 +76,15 @@ func printPods(pods []*api.Pod, withNamespace bool) {
 		fmt.Fprint(w, "NAMESPACE\t")
 	}
 	fmt.Fprintln(w, "NAME\tREADY\tSTATUS\tRESTARTS\tAGE\tIP")
+	now := time.Now()
 	for _, p := range pods {
-		ready, restarts := 0, int32(0)
-		for _, cs := range p.Status.ContainerStatuses {
-			if cs.Ready {
-				ready++
-			}
-			restarts += cs.RestartCount
-		}
-		age := "<unknown>"
-		if t := p.Metadata.CreationTimestamp; t != nil {
-			age = shortDuration(time.Since(t.Time))
-		}
-		ip := p.Status.PodIP
-		if ip == "" {
-			ip = "<none>"
-		}
 		if withNamespace {
 			fmt.Fprintf(w, "%s\t", p.Metadata.Namespace)
 		}
-		fmt.Fprintf(w, "%s\t%d/%d\t%s\t%d\t%s\t%s\n", p.Metadata.Name, ready, len(p.Spec.Containers), podStatusReason(p), restarts, age, ip)
+		r := kubeprint.Pod(p, now)
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, r.Ready, r.Status, r.Restarts, r.Age, r.IP)
 	}
 	w.Flush()
-}
-
-// podStatusReason is the STATUS column of kubectl get pods (kubectl's printPod, simplified
-// to regular containers): the phase, overridden by the most telling container reason.
-func podStatusReason(p *api.Pod) string {
-	reason := string(p.Status.Phase)
-	if p.Status.Reason != "" {
-		reason = p.Status.Reason
-	}
-	for i := len(p.Status.ContainerStatuses) - 1; i >= 0; i-- {
-		s := p.Status.ContainerStatuses[i].State
-		switch {
-		case s.Waiting != nil && s.Waiting.Reason != "":
-			reason = s.Waiting.Reason
-		case s.Terminated != nil && s.Terminated.Reason != "":
-			reason = s.Terminated.Reason
-		case s.Terminated != nil && s.Terminated.Signal != 0:
-			reason = "Signal:" + strconv.Itoa(int(s.Terminated.Signal))
-		case s.Terminated != nil:
-			reason = "ExitCode:" + strconv.Itoa(int(s.Terminated.ExitCode))
-		}
-	}
-	if reason == "Completed" && p.Status.Phase == api.PodRunning {
-		reason = "Running"
-	}
-	if p.Metadata.DeletionTimestamp != nil && p.Status.Phase != api.PodSucceeded && p.Status.Phase != api.PodFailed {
-		reason = "Terminating"
-	}
-	return reason
-}
-
-func shortDuration(d time.Duration) string {
-	switch {
-	case d < time.Minute:
-		return fmt.Sprintf("%ds", int(d.Seconds()))
-	case d < time.Hour:
-		return fmt.Sprintf("%dm", int(d.Minutes()))
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%dh", int(d.Hours()))
-	}
-	return fmt.Sprintf("%dd", int(d.Hours()/24))
 }
 
 func newDeleteCmd(g *globalFlags) *cobra.Command {
@@ -195,8 +141,9 @@ func newLogsCmd(g *globalFlags) *cobra.Command {
 				if p.Metadata.Namespace != namespace || p.Metadata.Name != args[0] {
 					continue
 				}
-				for _, cs := range p.Status.ContainerStatuses {
-					if container == "" && len(p.Status.ContainerStatuses) > 1 {
+				statuses := append(append([]api.ContainerStatus{}, p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...)
+				for _, cs := range statuses {
+					if container == "" && len(statuses) > 1 {
 						return badInput(fmt.Errorf("-c: pod %s has several containers; name one", args[0]))
 					}
 					if container != "" && cs.Name != container {

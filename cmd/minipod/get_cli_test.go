@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/minipod/minipod/api"
 	"github.com/minipod/minipod/crilog"
@@ -23,75 +22,6 @@ func running() api.ContainerStatus {
 
 func terminated(reason string, code, signal int32) api.ContainerStatus {
 	return api.ContainerStatus{State: api.ContainerState{Terminated: &api.ContainerStateTerminated{Reason: reason, ExitCode: code, Signal: signal}}}
-}
-
-func TestPodStatusReason(t *testing.T) {
-	now := &api.Time{Time: time.Now()}
-	tests := []struct {
-		name     string
-		phase    api.PodPhase
-		reason   string
-		deleting bool
-		statuses []api.ContainerStatus
-		want     string
-	}{
-		{name: "running", phase: api.PodRunning, statuses: []api.ContainerStatus{running()}, want: "Running"},
-		{name: "pending, no statuses yet", phase: api.PodPending, want: "Pending"},
-		{name: "creating", phase: api.PodPending, statuses: []api.ContainerStatus{waiting("ContainerCreating")}, want: "ContainerCreating"},
-		{name: "crash loop", phase: api.PodRunning, statuses: []api.ContainerStatus{waiting("CrashLoopBackOff")}, want: "CrashLoopBackOff"},
-		{name: "image pull back-off", phase: api.PodPending, statuses: []api.ContainerStatus{waiting("ImagePullBackOff")}, want: "ImagePullBackOff"},
-		{name: "waiting without reason keeps the phase", phase: api.PodPending, statuses: []api.ContainerStatus{waiting("")}, want: "Pending"},
-		{name: "completed", phase: api.PodSucceeded, statuses: []api.ContainerStatus{terminated("Completed", 0, 0)}, want: "Completed"},
-		{name: "error", phase: api.PodFailed, statuses: []api.ContainerStatus{terminated("Error", 3, 0)}, want: "Error"},
-		{name: "oom killed", phase: api.PodFailed, statuses: []api.ContainerStatus{terminated("OOMKilled", 137, 9)}, want: "OOMKilled"},
-		{name: "signal without reason", phase: api.PodFailed, statuses: []api.ContainerStatus{terminated("", 137, 9)}, want: "Signal:9"},
-		{name: "exit code without reason", phase: api.PodFailed, statuses: []api.ContainerStatus{terminated("", 2, 0)}, want: "ExitCode:2"},
-		{name: "one completed, one running", phase: api.PodRunning, statuses: []api.ContainerStatus{running(), terminated("Completed", 0, 0)}, want: "Running"},
-		{name: "first container's reason wins", phase: api.PodRunning, statuses: []api.ContainerStatus{waiting("CrashLoopBackOff"), terminated("Error", 1, 0)}, want: "CrashLoopBackOff"},
-		{name: "later failure shows behind a running first", phase: api.PodRunning, statuses: []api.ContainerStatus{running(), terminated("Error", 1, 0)}, want: "Error"},
-		{name: "pod reason", phase: api.PodFailed, reason: "SandboxFailed", want: "SandboxFailed"},
-		{name: "terminating", phase: api.PodRunning, deleting: true, statuses: []api.ContainerStatus{running()}, want: "Terminating"},
-		{name: "terminating while crash looping", phase: api.PodRunning, deleting: true, statuses: []api.ContainerStatus{waiting("CrashLoopBackOff")}, want: "Terminating"},
-		{name: "terminating pending", phase: api.PodPending, deleting: true, want: "Terminating"},
-		{name: "deleted after success", phase: api.PodSucceeded, deleting: true, statuses: []api.ContainerStatus{terminated("Completed", 0, 0)}, want: "Completed"},
-		{name: "deleted after failure", phase: api.PodFailed, deleting: true, statuses: []api.ContainerStatus{terminated("Error", 143, 15)}, want: "Error"},
-		{name: "unknown", phase: api.PodUnknown, statuses: []api.ContainerStatus{running()}, want: "Unknown"},
-		{name: "unknown, monitor lost", phase: api.PodUnknown, reason: "MonitorLost", statuses: []api.ContainerStatus{running()}, want: "MonitorLost"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			p := &api.Pod{Status: api.PodStatus{Phase: tt.phase, Reason: tt.reason, ContainerStatuses: tt.statuses}}
-			if tt.deleting {
-				p.Metadata.DeletionTimestamp = now
-			}
-			if got := podStatusReason(p); got != tt.want {
-				t.Errorf("podStatusReason = %q, want %q", got, tt.want)
-			}
-		})
-	}
-}
-
-func TestShortDuration(t *testing.T) {
-	tests := []struct {
-		d    time.Duration
-		want string
-	}{
-		{0, "0s"},
-		{999 * time.Millisecond, "0s"},
-		{59 * time.Second, "59s"},
-		{time.Minute, "1m"},
-		{90 * time.Second, "1m"},
-		{59*time.Minute + 59*time.Second, "59m"},
-		{time.Hour, "1h"},
-		{47*time.Hour + 59*time.Minute, "47h"},
-		{48 * time.Hour, "2d"},
-		{30*24*time.Hour + 23*time.Hour, "30d"},
-	}
-	for _, tt := range tests {
-		if got := shortDuration(tt.d); got != tt.want {
-			t.Errorf("shortDuration(%v) = %q, want %q", tt.d, got, tt.want)
-		}
-	}
 }
 
 func TestDescribeState(t *testing.T) {

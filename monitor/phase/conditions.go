@@ -2,6 +2,7 @@ package phase
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/minipod/minipod/api"
@@ -9,9 +10,10 @@ import (
 
 // Condition reasons, from pkg/kubelet/status/generate.go.
 const (
-	ReasonPodCompleted       = "PodCompleted"
-	ReasonPodFailed          = "PodFailed"
-	ReasonContainersNotReady = "ContainersNotReady"
+	ReasonPodCompleted             = "PodCompleted"
+	ReasonPodFailed                = "PodFailed"
+	ReasonContainersNotReady       = "ContainersNotReady"
+	ReasonContainersNotInitialized = "ContainersNotInitialized"
 )
 
 // Conditions returns the kubelet-owned pod conditions in the order generateAPIPodStatus
@@ -21,11 +23,11 @@ const (
 // lastTransitionTime is kept from the condition of the same type in prev when its status is
 // unchanged, else set to now (updateLastTransitionTime, pkg/kubelet/status/status_manager.go);
 // a change of reason or message alone is not a transition.
-func Conditions(prev []api.PodCondition, spec *api.PodSpec, statuses []api.ContainerStatus, phase api.PodPhase, sandboxReady bool, now time.Time) []api.PodCondition {
-	containersReady := containersReadyCondition(spec, statuses, phase)
+func Conditions(prev []api.PodCondition, spec *api.PodSpec, initStatuses, statuses []api.ContainerStatus, phase api.PodPhase, sandboxReady bool, now time.Time) []api.PodCondition {
+	containersReady := containersReadyCondition(spec, initStatuses, statuses, phase)
 	conds := []api.PodCondition{
 		{Type: api.PodReadyToStartContainers, Status: boolStatus(sandboxReady)},
-		initializedCondition(phase),
+		initializedCondition(spec, initStatuses, statuses, phase),
 		readyCondition(containersReady),
 		containersReady,
 		{Type: api.PodScheduled, Status: api.ConditionTrue},
@@ -42,46 +44,93 @@ func Conditions(prev []api.PodCondition, spec *api.PodSpec, statuses []api.Conta
 	return conds
 }
 
-// initializedCondition ports GeneratePodInitializedCondition for a pod without init
-// containers: always True, with reason PodCompleted once the pod has Succeeded ("all init
-// containers are known and succeeded" holds vacuously).
-func initializedCondition(phase api.PodPhase) api.PodCondition {
+// initializedCondition ports GeneratePodInitializedCondition: True once every init container
+// is initialized (a regular one exited 0, a sidecar started), or once a regular container
+// runs or ran; with reason PodCompleted once the pod has Succeeded.
+func initializedCondition(spec *api.PodSpec, initStatuses, statuses []api.ContainerStatus, phase api.PodPhase) api.PodCondition {
 	c := api.PodCondition{Type: api.PodInitialized, Status: api.ConditionTrue}
-	if phase == api.PodSucceeded {
+	var unknown, incomplete []string
+	for i := range spec.InitContainers {
+		ic := &spec.InitContainers[i]
+		st := find(initStatuses, ic.Name)
+		switch {
+		case st == nil:
+			unknown = append(unknown, ic.Name)
+		case ic.IsSidecar() && (st.Started == nil || !*st.Started), !ic.IsSidecar() && !st.Ready:
+			incomplete = append(incomplete, ic.Name)
+		}
+	}
+	if phase == api.PodSucceeded && len(unknown) == 0 {
 		c.Reason = ReasonPodCompleted
+		return c
+	}
+	if anyRegularStarted(spec, statuses) {
+		return c
+	}
+	if msg := listMessage(unknown, "unknown", incomplete, "incomplete"); msg != "" {
+		c.Status, c.Reason, c.Message = api.ConditionFalse, ReasonContainersNotInitialized, msg
 	}
 	return c
 }
 
-// containersReadyCondition ports GenerateContainersReadyCondition. A container without a
-// status counts as unready, not unknown, because the kubelet always has a (Waiting) status for
-// every spec container by the time it generates conditions.
-func containersReadyCondition(spec *api.PodSpec, statuses []api.ContainerStatus, phase api.PodPhase) api.PodCondition {
+// anyRegularStarted is HasAnyRegularContainerStarted: a regular container runs or ran.
+func anyRegularStarted(spec *api.PodSpec, statuses []api.ContainerStatus) bool {
+	for i := range spec.Containers {
+		if st := find(statuses, spec.Containers[i].Name); st != nil && (st.State.Running != nil || st.State.Terminated != nil) {
+			return true
+		}
+	}
+	return false
+}
+
+// containersReadyCondition ports GenerateContainersReadyCondition: every sidecar and every
+// regular container must be ready.
+func containersReadyCondition(spec *api.PodSpec, initStatuses, statuses []api.ContainerStatus, phase api.PodPhase) api.PodCondition {
 	c := api.PodCondition{Type: api.ContainersReady, Status: api.ConditionFalse}
-	// Terminal pods are never ready; the kubelet says why instead of listing containers
-	// (generateContainersReadyConditionForTerminalPhase).
-	switch phase {
-	case api.PodSucceeded:
+	var unknown, unready []string
+	check := func(name string, list []api.ContainerStatus) {
+		if st := find(list, name); st == nil {
+			unknown = append(unknown, name)
+		} else if !st.Ready {
+			unready = append(unready, name)
+		}
+	}
+	for i := range spec.InitContainers {
+		if spec.InitContainers[i].IsSidecar() {
+			check(spec.InitContainers[i].Name, initStatuses)
+		}
+	}
+	for i := range spec.Containers {
+		check(spec.Containers[i].Name, statuses)
+	}
+	// Terminal pods are never ready; the kubelet says why instead of listing containers.
+	if phase == api.PodSucceeded && len(unknown) == 0 {
 		c.Reason = ReasonPodCompleted
 		return c
-	case api.PodFailed:
+	}
+	if phase == api.PodFailed {
 		c.Reason = ReasonPodFailed
 		return c
 	}
-	var unready []string
-	for i := range spec.Containers {
-		if st := find(statuses, spec.Containers[i].Name); st == nil || !st.Ready {
-			unready = append(unready, spec.Containers[i].Name)
-		}
-	}
-	if len(unready) > 0 {
-		c.Reason = ReasonContainersNotReady
-		// %s of a []string prints "[a b]", the kubelet's exact message.
-		c.Message = fmt.Sprintf("containers with unready status: %s", unready)
+	if msg := listMessage(unknown, "unknown", unready, "unready"); msg != "" {
+		c.Reason, c.Message = ReasonContainersNotReady, msg
 		return c
 	}
 	c.Status = api.ConditionTrue
 	return c
+}
+
+// listMessage is the kubelet's "containers with unknown status: [a], containers with
+// unready status: [b]"; %s of a []string prints "[a b]".
+func listMessage(first []string, firstWhat string, second []string, secondWhat string) string {
+	var msgs []string
+	if len(first) > 0 {
+		msgs = append(msgs, fmt.Sprintf("containers with %s status: %s", firstWhat, first))
+	}
+	if len(second) > 0 {
+		msgs = append(msgs, fmt.Sprintf("containers with %s status: %s", secondWhat, second))
+	}
+	return strings.Join(msgs, ", ")
 }
 
 // readyCondition ports GeneratePodReadyCondition for a pod without readiness gates: Ready

@@ -11,56 +11,122 @@ import (
 	"github.com/minipod/minipod/api"
 )
 
-// counts are getPhase's counters for the regular containers. getPhase's "unknown" counter has
-// no counterpart (see Phase). Init containers, when minipod gains them, need a pass of their
-// own whose pending and failed counts are checked before these, as getPhase does.
-type counts struct {
-	running   int
-	waiting   int // waiting and never ran: no lastState.terminated
-	stopped   int // terminated, or waiting to restart after a previous run
-	succeeded int // stopped with exit code 0
-}
-
-// Phase ports the kubelet's getPhase (pkg/kubelet/kubelet_pods.go) for regular containers.
+// Phase ports the kubelet's getPhase (pkg/kubelet/kubelet_pods.go) with the
+// ContainerRestartRules feature off, its default.
 //
-// statuses are matched to spec containers by name. A container with no status, or with a
-// status whose state is empty, has not been created yet and counts as waiting: the kubelet
-// never sees that case as "unknown" because its convertToAPIContainerStatuses reports every
-// spec container without a runtime status as Waiting (ContainerCreating).
+// Statuses are matched to spec containers by name. A container with no status has not been
+// reported yet and counts as unknown, which keeps the pod Pending.
 //
 // terminating means the pod is being deleted or stopped (the kubelet's podIsTerminal): once
-// all containers have stopped the restart policy is ignored, Succeeded only if every exit
-// was 0, else Failed.
+// all containers have stopped the restart policy is ignored, Succeeded only if every regular
+// container exited 0, else Failed. initialized is the kubelet's podHasInitialized: a regular
+// container has been created (sidecars that are not started yet no longer keep such a pod
+// Pending).
 //
 // Phase never returns Unknown: Unknown is for a pod whose status cannot be obtained.
-func Phase(spec *api.PodSpec, statuses []api.ContainerStatus, terminating bool) api.PodPhase {
-	c := countRegular(spec.Containers, statuses)
+func Phase(spec *api.PodSpec, initStatuses, statuses []api.ContainerStatus, terminating, initialized bool) api.PodPhase {
+	var pendingRestartable, pendingRegularInit, failedInit int
+	for i := range spec.InitContainers {
+		c := &spec.InitContainers[i]
+		if c.IsSidecar() {
+			continue
+		}
+		st := find(initStatuses, c.Name)
+		switch {
+		case st == nil, st.State.Running != nil:
+			pendingRegularInit++
+		case st.State.Terminated != nil:
+			if st.State.Terminated.ExitCode != 0 {
+				failedInit++
+			}
+		case st.State.Waiting != nil && st.LastState.Terminated != nil:
+			if st.LastState.Terminated.ExitCode != 0 {
+				failedInit++
+			}
+		default:
+			pendingRegularInit++
+		}
+	}
 
+	var unknown, running, waiting, stopped, succeeded int
+	for i := range spec.InitContainers {
+		c := &spec.InitContainers[i]
+		if !c.IsSidecar() {
+			continue
+		}
+		st := find(initStatuses, c.Name)
+		switch {
+		case st == nil:
+			unknown++
+		case st.State.Running != nil:
+			if st.Started == nil || !*st.Started {
+				pendingRestartable++
+			}
+			running++
+		case st.State.Terminated != nil:
+			// A terminated sidecar never decides the phase.
+		case st.State.Waiting != nil:
+			if st.LastState.Terminated == nil {
+				pendingRestartable++
+				waiting++
+			}
+		default:
+			pendingRestartable++
+			unknown++
+		}
+	}
+	for i := range spec.Containers {
+		st := find(statuses, spec.Containers[i].Name)
+		switch {
+		case st == nil:
+			unknown++
+		case st.State.Running != nil:
+			running++
+		case st.State.Terminated != nil:
+			stopped++
+			if st.State.Terminated.ExitCode == 0 {
+				succeeded++
+			}
+		case st.State.Waiting != nil:
+			if st.LastState.Terminated != nil {
+				// It ran before and is waiting to restart (e.g. CrashLoopBackOff): getPhase
+				// counts it as stopped but never as succeeded.
+				stopped++
+			} else {
+				waiting++
+			}
+		default:
+			unknown++
+		}
+	}
+
+	if failedInit > 0 && restartPolicy(spec) == api.RestartPolicyNever {
+		return api.PodFailed
+	}
 	switch {
-	case c.waiting > 0:
-		// One or more containers has not been started. (getPhase also returns Pending here
-		// for a pending init container.)
+	case pendingRegularInit > 0, pendingRestartable > 0 && !initialized:
+		// Init containers have not finished, or sidecars have not started.
 		return api.PodPending
-	case c.running > 0:
+	case waiting > 0:
+		// One or more containers has not been started.
+		return api.PodPending
+	case running > 0 && unknown == 0:
 		// All containers have been started and at least one is running.
 		return api.PodRunning
-	case c.stopped > 0:
+	case running == 0 && stopped > 0 && unknown == 0:
 		if terminating {
 			// Terminal: containers won't be restarted regardless of the restart policy.
-			if c.stopped == c.succeeded {
+			if stopped == succeeded {
 				return api.PodSucceeded
 			}
 			return api.PodFailed
 		}
-		// getPhase's pre-ContainerRestartRules branch; with only a pod-level restart policy
-		// the ContainerRestartRules branch (podutil.ContainerShouldRestart) gives the same
-		// answers.
 		policy := restartPolicy(spec)
 		if policy == api.RestartPolicyAlways {
 			// All containers are in the process of restarting.
 			return api.PodRunning
 		}
-		if c.stopped == c.succeeded {
+		if stopped == succeeded {
 			return api.PodSucceeded
 		}
 		if policy == api.RestartPolicyNever {
@@ -69,38 +135,8 @@ func Phase(spec *api.PodSpec, statuses []api.ContainerStatus, terminating bool) 
 		// OnFailure with at least one failure: it is restarting.
 		return api.PodRunning
 	default:
-		// No containers at all: getPhase's default case.
 		return api.PodPending
 	}
-}
-
-// countRegular counts spec's regular containers the way getPhase's last loop does.
-func countRegular(containers []api.Container, statuses []api.ContainerStatus) counts {
-	var c counts
-	for i := range containers {
-		st := find(statuses, containers[i].Name)
-		switch {
-		case st == nil:
-			c.waiting++
-		case st.State.Running != nil:
-			c.running++
-		case st.State.Terminated != nil:
-			c.stopped++
-			if st.State.Terminated.ExitCode == 0 {
-				c.succeeded++
-			}
-		default: // Waiting, or not created yet
-			if st.LastState.Terminated != nil {
-				// It ran before and is waiting to restart (e.g. CrashLoopBackOff): getPhase
-				// counts it as stopped but never as succeeded, even after exit 0, so a
-				// terminating pod with such a container ends Failed.
-				c.stopped++
-			} else {
-				c.waiting++
-			}
-		}
-	}
-	return c
 }
 
 // find returns the status named name, like podutil.GetContainerStatus.

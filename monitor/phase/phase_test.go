@@ -2,6 +2,7 @@ package phase
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -38,6 +39,28 @@ func backingOff(name string, code int32) api.ContainerStatus {
 }
 
 func st(s ...api.ContainerStatus) []api.ContainerStatus { return s }
+
+// withInit adds init containers to s; a name starting with "-" is a sidecar.
+func withInit(s *api.PodSpec, names ...string) *api.PodSpec {
+	for _, n := range names {
+		c := api.Container{Name: strings.TrimPrefix(n, "-")}
+		if strings.HasPrefix(n, "-") {
+			always := api.ContainerRestartPolicyAlways
+			c.RestartPolicy = &always
+		}
+		s.InitContainers = append(s.InitContainers, c)
+	}
+	return s
+}
+
+func started(s api.ContainerStatus) api.ContainerStatus { t := true; s.Started = &t; return s }
+
+// exitedReady is a regular init container that completed: the kubelet marks it ready.
+func exitedReady(name string) api.ContainerStatus { s := exited(name, 0); s.Ready = true; return s }
+
+func initializing(name string) api.ContainerStatus {
+	return api.ContainerStatus{Name: name, State: api.ContainerState{Waiting: &api.ContainerStateWaiting{Reason: "PodInitializing"}}}
+}
 
 func TestPhase(t *testing.T) {
 	const (
@@ -86,7 +109,48 @@ func TestPhase(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := Phase(tt.spec, tt.statuses, tt.terminating); got != tt.want {
+			if got := Phase(tt.spec, nil, tt.statuses, tt.terminating, false); got != tt.want {
+				t.Errorf("Phase() = %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
+// getPhase's init container passes (pkg/kubelet/kubelet_pods.go).
+func TestPhaseInitContainers(t *testing.T) {
+	const (
+		always    = api.RestartPolicyAlways
+		onFailure = api.RestartPolicyOnFailure
+		never     = api.RestartPolicyNever
+	)
+	tests := []struct {
+		name        string
+		spec        *api.PodSpec
+		init, regs  []api.ContainerStatus
+		terminating bool
+		initialized bool
+		want        api.PodPhase
+	}{
+		{"init not reported", withInit(spec(always, "app"), "setup"), nil, st(initializing("app")), false, false, api.PodPending},
+		{"init running", withInit(spec(always, "app"), "setup"), st(running("setup")), st(initializing("app")), false, false, api.PodPending},
+		{"init done, app creating", withInit(spec(always, "app"), "setup"), st(exited("setup", 0)), st(initializing("app")), false, false, api.PodPending},
+		{"init done, app running", withInit(spec(always, "app"), "setup"), st(exited("setup", 0)), st(running("app")), false, true, api.PodRunning},
+		{"init failed, Never", withInit(spec(never, "app"), "setup"), st(exited("setup", 1)), st(initializing("app")), false, false, api.PodFailed},
+		{"init failed, OnFailure: retried, Pending", withInit(spec(onFailure, "app"), "setup"), st(exited("setup", 1)), st(initializing("app")), false, false, api.PodPending},
+		{"init backing off, Never", withInit(spec(never, "app"), "setup"), st(backingOff("setup", 2)), st(initializing("app")), false, false, api.PodFailed},
+		{"init backing off, Always: Pending", withInit(spec(always, "app"), "setup"), st(backingOff("setup", 2)), st(initializing("app")), false, false, api.PodPending},
+		{"second init waiting", withInit(spec(always, "app"), "a", "b"), st(exited("a", 0), initializing("b")), st(initializing("app")), false, false, api.PodPending},
+		{"sidecar running, not started", withInit(spec(always, "app"), "-side"), st(running("side")), st(initializing("app")), false, false, api.PodPending},
+		{"sidecar started, app running", withInit(spec(always, "app"), "-side"), st(started(running("side"))), st(running("app")), false, true, api.PodRunning},
+		{"sidecar not started but pod initialized", withInit(spec(always, "app"), "-side"), st(running("side")), st(running("app")), false, true, api.PodRunning},
+		{"sidecar running, app succeeded, Never: the sidecar keeps it Running", withInit(spec(never, "app"), "-side"), st(started(running("side"))), st(exited("app", 0)), false, true, api.PodRunning},
+		{"sidecar stopped, app succeeded, Never", withInit(spec(never, "app"), "-side"), st(exited("side", 137)), st(exited("app", 0)), false, true, api.PodSucceeded},
+		{"terminating: sidecar exit codes ignored", withInit(spec(always, "app"), "-side"), st(exited("side", 143)), st(exited("app", 0)), true, true, api.PodSucceeded},
+		{"sidecar crash looping is ignored", withInit(spec(never, "app"), "-side"), st(backingOff("side", 1)), st(exited("app", 0)), false, true, api.PodSucceeded},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Phase(tt.spec, tt.init, tt.regs, tt.terminating, tt.initialized); got != tt.want {
 				t.Errorf("Phase() = %s, want %s", got, tt.want)
 			}
 		})
@@ -133,23 +197,70 @@ func TestConditions(t *testing.T) {
 		prevAll = append(prevAll, api.PodCondition{Type: ty, Status: T, LastTransitionTime: api.NewTime(t0)})
 	}
 	tests := []struct {
-		name     string
-		prev     []api.PodCondition
-		spec     *api.PodSpec
-		statuses []api.ContainerStatus
-		phase    api.PodPhase
-		sandbox  bool
+		name         string
+		prev         []api.PodCondition
+		spec         *api.PodSpec
+		initStatuses []api.ContainerStatus
+		statuses     []api.ContainerStatus
+		phase        api.PodPhase
+		sandbox      bool
 		// ReadyToStart, Initialized, Ready, ContainersReady, Scheduled
 		want [5]want
 	}{
 		{
 			name: "new pod, no sandbox", spec: spec("", "a", "b"), phase: api.PodPending,
+			statuses: st(creating("a"), creating("b")),
 			want: [5]want{
 				{F, "", "", now}, {T, "", "", now},
 				{F, ReasonContainersNotReady, "containers with unready status: [a b]", now},
 				{F, ReasonContainersNotReady, "containers with unready status: [a b]", now},
 				{T, "", "", now},
 			},
+		},
+		{
+			name: "no statuses yet", spec: spec("", "a", "b"), phase: api.PodPending,
+			want: [5]want{
+				{F, "", "", now}, {T, "", "", now},
+				{F, ReasonContainersNotReady, "containers with unknown status: [a b]", now},
+				{F, ReasonContainersNotReady, "containers with unknown status: [a b]", now},
+				{T, "", "", now},
+			},
+		},
+		{
+			name: "init containers running", spec: withInit(spec("", "app"), "setup", "-side", "migrate"), phase: api.PodPending, sandbox: true,
+			initStatuses: st(exitedReady("setup"), started(running("side")), running("migrate")),
+			statuses:     st(initializing("app")),
+			want: [5]want{
+				{T, "", "", now},
+				{F, ReasonContainersNotInitialized, "containers with incomplete status: [migrate]", now},
+				{F, ReasonContainersNotReady, "containers with unready status: [side app]", now},
+				{F, ReasonContainersNotReady, "containers with unready status: [side app]", now},
+				{T, "", "", now},
+			},
+		},
+		{
+			name: "sidecar not started, init missing", spec: withInit(spec("", "app"), "-side", "setup"), phase: api.PodPending, sandbox: true,
+			initStatuses: st(running("side")),
+			statuses:     st(initializing("app")),
+			want: [5]want{
+				{T, "", "", now},
+				{F, ReasonContainersNotInitialized, "containers with unknown status: [setup], containers with incomplete status: [side]", now},
+				{F, ReasonContainersNotReady, "containers with unready status: [side app]", now},
+				{F, ReasonContainersNotReady, "containers with unready status: [side app]", now},
+				{T, "", "", now},
+			},
+		},
+		{
+			name: "initialized: a ready sidecar counts for ContainersReady", spec: withInit(spec("", "app"), "setup", "-side"), phase: api.PodRunning, sandbox: true,
+			initStatuses: st(exitedReady("setup"), ready(started(running("side")))),
+			statuses:     st(ready(running("app"))),
+			want:         [5]want{{T, "", "", now}, {T, "", "", now}, {T, "", "", now}, {T, "", "", now}, {T, "", "", now}},
+		},
+		{
+			name: "a regular container ran: Initialized even if an init status went missing", spec: withInit(spec("", "app"), "setup"), phase: api.PodRunning, sandbox: true,
+			initStatuses: st(creating("setup")),
+			statuses:     st(ready(running("app"))),
+			want:         [5]want{{T, "", "", now}, {T, "", "", now}, {T, "", "", now}, {T, "", "", now}, {T, "", "", now}},
 		},
 		{
 			name: "one ready, one not", prev: prevAll, spec: spec("", "a", "b"), phase: api.PodRunning, sandbox: true,
@@ -187,7 +298,7 @@ func TestConditions(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := Conditions(tt.prev, tt.spec, tt.statuses, tt.phase, tt.sandbox, now)
+			got := Conditions(tt.prev, tt.spec, tt.initStatuses, tt.statuses, tt.phase, tt.sandbox, now)
 			types := []api.PodConditionType{api.PodReadyToStartContainers, api.PodInitialized, api.PodReady, api.ContainersReady, api.PodScheduled}
 			if len(got) != len(types) {
 				t.Fatalf("got %d conditions, want %d", len(got), len(types))
@@ -206,8 +317,8 @@ func TestConditions(t *testing.T) {
 func TestConditionsReasonChangeKeepsTransitionTime(t *testing.T) {
 	t0 := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
 	s := spec("", "a", "b")
-	first := Conditions(nil, s, nil, api.PodPending, true, t0)
-	second := Conditions(first, s, st(ready(running("a")), running("b")), api.PodRunning, true, t0.Add(time.Hour))
+	first := Conditions(nil, s, nil, st(running("a"), running("b")), api.PodPending, true, t0)
+	second := Conditions(first, s, nil, st(ready(running("a")), running("b")), api.PodRunning, true, t0.Add(time.Hour))
 	for _, c := range second {
 		if !c.LastTransitionTime.Equal(t0) {
 			t.Errorf("%s: lastTransitionTime %v, want %v", c.Type, c.LastTransitionTime, t0)
