@@ -52,13 +52,18 @@ func importName(n string) (name.Tag, error) {
 	return t, nil
 }
 
-func (s *Store) importImage(ctx context.Context, src, nm string) (*Image, error) {
+func (s *Store) importImage(ctx context.Context, src, nm string, changes []string) (*Image, error) {
 	if err := checkRefChars(nm); err != nil {
 		return nil, kindError(ErrInvalidReference, "%v", err)
 	}
 	tag, err := importName(nm)
 	if err != nil {
 		return nil, err
+	}
+	// Before anything is written: a bad change leaves the store as it was.
+	config, err := ParseChanges(changes)
+	if err != nil {
+		return nil, kindError(ErrInvalidChange, "%w", err)
 	}
 	key := canonical(tag)
 	fi, err := os.Stat(src)
@@ -106,7 +111,7 @@ func (s *Store) importImage(ctx context.Context, src, nm string) (*Image, error)
 
 	now := time.Now().UTC()
 	cf := v1.ConfigFile{
-		Architecture: runtime.GOARCH, OS: "linux", Created: v1.Time{Time: now},
+		Architecture: runtime.GOARCH, OS: "linux", Created: v1.Time{Time: now}, Config: config,
 		RootFS:  v1.RootFS{Type: "layers", DiffIDs: []v1.Hash{diffID}},
 		History: []v1.History{{Created: v1.Time{Time: now}, CreatedBy: "minipod image import", Comment: "imported from " + src}},
 	}

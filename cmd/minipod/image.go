@@ -590,8 +590,9 @@ func reportErrors(errs []error) error {
 // import
 
 func newImageImportCmd(f *imageFlags) *cobra.Command {
-	return &cobra.Command{
-		Use:   "import FILE|DIR NAME[:TAG]",
+	var changes []string
+	cmd := &cobra.Command{
+		Use:   "import FILE|DIR NAME[:TAG] [--change 'INSTRUCTION']...",
 		Short: "Make a one-layer image from a root filesystem directory or tarball",
 		Args:  imageArgs(2, false),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -599,20 +600,31 @@ func newImageImportCmd(f *imageFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// Checked here too, so a bad change exits 2 before the store is opened.
+			if _, err := image.ParseChanges(changes); err != nil {
+				return badInput(fmt.Errorf("import: %w", err))
+			}
 			s, _, err := f.store()
 			if err != nil {
 				return err
 			}
 			ctx, cancel := interruptible()
 			defer cancel()
-			img, err := s.Import(ctx, src, ref)
+			img, err := s.Import(ctx, src, ref, changes...)
 			if err != nil {
+				if errors.Is(err, image.ErrInvalidChange) {
+					return badInput(err)
+				}
 				return imageError(err)
 			}
 			fmt.Println(img.ID)
 			return nil
 		},
 	}
+	// StringArray, not StringSlice: an instruction may contain commas (CMD ["a", "b"]).
+	cmd.Flags().StringArrayVarP(&changes, "change", "c", nil,
+		"a Dockerfile `INSTRUCTION` for the image config, as docker import -c takes it: CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, STOPSIGNAL, USER or WORKDIR (repeatable)")
+	return cmd
 }
 
 // importArgs checks import's arguments: the source must exist and be a directory or a regular

@@ -335,6 +335,10 @@ func TestImageArgumentValidation(t *testing.T) {
 		{"image", "import", filepath.Join(dir, "missing"), "myimage"},
 		{"image", "import", src, "UPPER/Case:tag"},
 		{"image", "import", src, "myimage@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"},
+		{"image", "import", src, "myimage", "--change", "RUN make"},
+		{"image", "import", src, "myimage", "-c", "CMD ok", "-c", "EXPOSE http"},
+		{"image", "import", "-c", "ENV", src, "myimage"},
+		{"image", "import", src, "myimage", "--change"},
 		{"image", "prune", "extra"},
 		{"image", "pull", "--insecure-registry", "http://x/y", "busybox"},
 		{"image", "pull", "--insecure-registry=a:1,b/c", "busybox"},
@@ -369,5 +373,28 @@ func TestImageStoreInsecure(t *testing.T) {
 	}
 	if want := filepath.Join(dir, "root", "images"); s.Root != want {
 		t.Errorf("store at %s, want %s", s.Root, want)
+	}
+}
+
+// --change is repeatable, keeps commas (StringArray, not StringSlice), and a bad one is bad
+// input naming the change.
+func TestImportChangeFlag(t *testing.T) {
+	cmd := newImageImportCmd(&imageFlags{})
+	if err := cmd.ParseFlags([]string{"-c", `CMD ["a", "b,c"]`, "--change", "ENV A=1,B=2"}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := cmd.Flags().GetStringArray("change")
+	if want := []string{`CMD ["a", "b,c"]`, "ENV A=1,B=2"}; err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("--change = %q, %v; want %q", got, err, want)
+	}
+
+	cmd = newImageImportCmd(&imageFlags{})
+	cmd.SetArgs([]string{t.TempDir(), "myimage", "-c", "USER app", "-c", "volume /data"})
+	cmd.SilenceErrors, cmd.SilenceUsage = true, true
+	err = cmd.Execute()
+	var ee *exitError
+	if !errors.As(err, &ee) || ee.code != exitBadInput || !errors.Is(ee.err, image.ErrInvalidChange) ||
+		!strings.Contains(err.Error(), `"volume /data"`) || !strings.Contains(err.Error(), "VOLUME is not supported") {
+		t.Errorf("bad change: %v", err)
 	}
 }
