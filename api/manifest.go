@@ -391,3 +391,20 @@ func isEmpty(v any) bool {
 	}
 	return false
 }
+
+// MaxInputSize bounds a manifest, or any other input file minipod reads whole: the
+// Kubernetes API server's limit on a request body (3 MiB).
+const MaxInputSize = 3 << 20
+
+// ReadInput reads all of r, refusing, before it is read whole, input larger than
+// MaxInputSize. name says what is read, for the error.
+func ReadInput(r io.Reader, name string) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, MaxInputSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", name, err)
+	}
+	if len(b) > MaxInputSize {
+		return nil, fmt.Errorf("read %s: larger than %d bytes (the API server's limit on a request)", name, MaxInputSize)
+	}
+	return b, nil
+}

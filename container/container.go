@@ -73,9 +73,16 @@ type Config struct {
 	// Layers are the image's unpacked layers, bottom first.
 	Layers  []string
 	LogPath string
+	// LogMaxSize and LogMaxFiles rotate the log as the kubelet's containerLogMaxSize and
+	// containerLogMaxFiles do.
+	LogMaxSize  int64
+	LogMaxFiles int
 	// Spec returns the OCI spec once the root filesystem is mounted at rootfs, so that the
 	// caller can read the image's /etc/passwd from it.
 	Spec func(rootfs string) (*specs.Spec, error)
+	// Stdin keeps the main process's input open for attached clients; StdinOnce closes it
+	// when the first attachment ends; TTY gives the process a terminal.
+	Stdin, StdinOnce, TTY bool
 }
 
 // Instance is one created container instance.
@@ -85,6 +92,7 @@ type Instance struct {
 
 	lc     *libcontainer.Container
 	proc   *libcontainer.Process
+	stdio  *stdio
 	oom    <-chan struct{}
 	exited chan struct{} // closed once the process is reaped and the exit recorded
 

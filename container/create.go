@@ -3,15 +3,12 @@ package container
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/opencontainers/runc/libcontainer"
 	"github.com/opencontainers/runc/libcontainer/specconv"
-
-	"github.com/minipod/minipod/crilog"
 )
 
 // Create creates an instance: it mounts the root filesystem, creates the libcontainer
@@ -53,57 +50,38 @@ func Create(cfg Config) (_ *Instance, err error) {
 	if err := os.MkdirAll(filepath.Dir(cfg.LogPath), 0o755); err != nil {
 		return nil, fmt.Errorf("create log dir: %w", err)
 	}
-	logFile, err := os.OpenFile(cfg.LogPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
-	if err != nil {
-		return nil, fmt.Errorf("open container log: %w", err)
-	}
-	outR, outW, err := os.Pipe()
-	if err != nil {
-		logFile.Close()
-		return nil, fmt.Errorf("create stdout pipe: %w", err)
-	}
-	errR, errW, err := os.Pipe()
-	if err != nil {
-		logFile.Close()
-		outR.Close()
-		outW.Close()
-		return nil, fmt.Errorf("create stderr pipe: %w", err)
-	}
 	i.proc = i.process(spec.Process.Args, spec.Process.Env, spec.Process.Cwd)
-	i.proc.Stdout, i.proc.Stderr, i.proc.Init = outW, errW, true
-	startErr := i.lc.Start(i.proc)
-	// The child has its copies; the read ends see EOF once every writer in the container
-	// is gone, which is when the log is complete.
-	outW.Close()
-	errW.Close()
-	copied := make(chan struct{}, 2)
-	for _, s := range []struct {
-		name string
-		r    io.ReadCloser
-	}{{crilog.Stdout, outR}, {crilog.Stderr, errR}} {
-		go func() {
-			defer s.r.Close()
-			crilog.Copy(logFile, s.name, s.r, time.Now)
-			copied <- struct{}{}
-		}()
+	i.proc.Init = true
+	var consoleSocket *os.File
+	i.stdio, consoleSocket, err = newStdio(cfg, i.proc)
+	if err != nil {
+		return nil, err
 	}
-	logsDone := func() {
-		<-copied
-		<-copied
-		logFile.Close()
+	startErr := i.lc.Start(i.proc)
+	if startErr == nil {
+		startErr = i.stdio.started(consoleSocket)
+	} else {
+		i.stdio.closeChildren()
+		if consoleSocket != nil {
+			consoleSocket.Close()
+		}
 	}
 	if startErr != nil {
-		logsDone()
+		if pid, err := i.proc.Pid(); err == nil && pid > 0 {
+			i.proc.Signal(os.Kill)
+			i.proc.Wait()
+		}
+		i.stdio.wait()
 		return nil, fmt.Errorf("create container: %w", startErr)
 	}
 	pid, _ := i.proc.Pid()
 	if err := i.update(func(s *State) { s.Status, s.Pid, s.CreatedAt = Created, pid, time.Now() }); err != nil {
 		i.proc.Signal(os.Kill)
 		i.proc.Wait()
-		logsDone()
+		i.stdio.wait()
 		return nil, err
 	}
-	go i.reap(logsDone)
+	go i.reap()
 	return i, nil
 }
 

@@ -10,22 +10,27 @@ import (
 	"sync"
 	"time"
 
+	"github.com/containerd/console"
 	"github.com/opencontainers/runc/libcontainer"
 	"golang.org/x/sys/unix"
 )
 
 // ExecConfig is a process to run in a running instance, in its namespaces and cgroup, as its
-// user, with its environment and working directory (runc exec). The stdio are files (pipes
-// or a terminal) so that no copying goroutine sits between the process and the caller.
+// user, with its environment and working directory (runc exec). The stdio are files (pipes)
+// so that no copying goroutine sits between the process and the caller; with TTY the
+// process gets a terminal instead, ExecProcess.Console.
 type ExecConfig struct {
 	Args           []string
 	Stdin          *os.File // nil: /dev/null
 	Stdout, Stderr *os.File // nil: /dev/null
+	TTY            bool
 }
 
 // ExecProcess is a process started by Exec.
 type ExecProcess struct {
 	proc *libcontainer.Process
+	// Console is the master side of the process's terminal (TTY); the caller closes it.
+	Console console.Console
 }
 
 // Exec starts a process in the instance.
@@ -44,10 +49,33 @@ func (i *Instance) Exec(cfg ExecConfig) (*ExecProcess, error) {
 	if cfg.Stderr != nil {
 		p.Stderr = cfg.Stderr
 	}
+	var parent *os.File
+	if cfg.TTY {
+		var child *os.File
+		var err error
+		if parent, child, err = socketpair(); err != nil {
+			return nil, fmt.Errorf("exec in container %s: create console socket: %w", i.cfg.ID, err)
+		}
+		defer parent.Close()
+		defer child.Close()
+		p.ConsoleSocket = child
+	}
 	if err := i.lc.Run(p); err != nil {
 		return nil, fmt.Errorf("exec in container %s: %w", i.cfg.ID, err)
 	}
-	return &ExecProcess{proc: p}, nil
+	e := &ExecProcess{proc: p}
+	if parent != nil {
+		master, err := recvFile(parent)
+		if err == nil {
+			e.Console, err = console.ConsoleFromFile(master)
+		}
+		if err != nil {
+			p.Signal(unix.SIGKILL)
+			p.Wait()
+			return nil, fmt.Errorf("exec in container %s: receive the terminal: %w", i.cfg.ID, err)
+		}
+	}
+	return e, nil
 }
 
 // Wait waits for the process to exit.

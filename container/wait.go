@@ -18,10 +18,10 @@ func (i *Instance) Exited() <-chan struct{} { return i.exited }
 // reap waits for the process, lets the log copiers drain, records the exit and releases what
 // an exited instance no longer needs: its libcontainer container (and cgroup) and its root
 // filesystem mount. The instance's files stay until Delete.
-func (i *Instance) reap(logsDone func()) {
+func (i *Instance) reap() {
 	ps, _ := i.proc.Wait()
 	finished := time.Now()
-	logsDone()
+	i.stdio.wait()
 	exit := exitOf(ps)
 	select {
 	case _, ok := <-i.oom:

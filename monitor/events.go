@@ -34,6 +34,7 @@ func (m *monitor) event(w *worker, typ, reason, msg string) {
 		m.events = f
 	}
 	m.events.Write(append(b, '\n'))
+	m.broadcast(eventLine(b))
 }
 
 func (w *worker) event(typ, reason, msg string) { w.m.event(w, typ, reason, msg) }

@@ -14,6 +14,7 @@ package monitor
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"os"
@@ -62,14 +63,22 @@ type monitor struct {
 	mu           sync.Mutex
 	pod          api.Pod // spec and status; the status file is written from it
 	sandboxReady bool
-	stopping     bool      // the pod is terminating: nothing (re)starts any more
-	deleting     bool      // ... because it is being deleted (not because it completed)
-	deadline     time.Time // when the grace period of a stop under way ends
-	exitc        chan struct{} // closed and replaced whenever an instance exits, see waitExit
+	stopping     bool                // the pod is terminating: nothing (re)starts any more
+	deleting     bool                // ... because it is being deleted (not because it completed)
+	remove       bool                // remove the pod's state and logs once it has stopped
+	deadline     time.Time           // when the grace period of a stop under way ends
+	exitc        chan struct{}       // closed and replaced whenever an instance exits, see waitExit
 	imagesUsed   map[string][]string // container name -> its image ID and layer dirs, for `image rm`/`prune`
 
 	eventsMu sync.Mutex
 	events   *os.File // the pod's event log, see event
+
+	lastStatus     []byte // the pod as last written, JSON; guarded by mu
+	watchMu        sync.Mutex
+	watchers       map[*watcher]struct{}
+	watchersClosed bool
+	watchDone      chan struct{}  // closed when the monitor ends: watch streams finish
+	watchWG        sync.WaitGroup // open watch streams
 }
 
 // Run is the monitor process's entry point: `minipod monitor POD-DIR`. lock is the pod's lock
@@ -91,9 +100,20 @@ func Run(dir string, lock *os.File) error {
 		exitc:       make(chan struct{}),
 		pod:         rec.Pod,
 		imagesUsed:  map[string][]string{},
+		watchers:    map[*watcher]struct{}{},
+		watchDone:   make(chan struct{}),
 	}
 	m.ctx, m.cancel = context.WithCancel(context.Background())
 	log.Info("monitor up", "pid", os.Getpid())
+	l, err := listen(dir)
+	if err != nil {
+		return err
+	}
+	go m.serve(l)
+	defer func() {
+		l.Close()
+		m.closeWatchers()
+	}()
 	m.images, err = image.Open(rec.Config.ImagesDir(), rec.Config.InsecureRegistries...)
 	if err != nil {
 		return err
@@ -106,10 +126,20 @@ func Run(dir string, lock *os.File) error {
 	signal.Notify(sigc, unix.SIGTERM, unix.SIGINT)
 	go func() {
 		<-sigc
-		m.stop(m.gracePeriod(), true)
+		m.stop(m.podGracePeriod(), true)
 	}()
-
-	runErr := m.run()
+	// A stop asked for before the socket was up was left on disk: honour it now, before
+	// anything is created.
+	var runErr error
+	if req, ok := state.ReadStopRequest(dir); ok {
+		log.Info("stopped before it started")
+		m.stopFor(req)
+		m.mu.Lock()
+		m.updateLocked()
+		m.mu.Unlock()
+	} else {
+		runErr = m.run()
+	}
 	if err := sandbox.Release(m.rec); err != nil {
 		log.Error("teardown", "err", err)
 		runErr = errors.Join(runErr, err)
@@ -118,18 +148,30 @@ func Run(dir string, lock *os.File) error {
 	if err := os.WriteFile(filepath.Join(dir, state.TornDownFile), nil, 0o644); err != nil {
 		runErr = errors.Join(runErr, err)
 	}
+	m.mu.Lock()
+	remove := m.remove
+	m.mu.Unlock()
+	if remove && runErr == nil {
+		// A delete: nothing of the pod stays. Followers have the final status from their
+		// watch streams; the lock goes with this process.
+		if err := errors.Join(os.RemoveAll(m.rec.LogDir()), os.RemoveAll(dir)); err != nil {
+			log.Error("remove pod", "err", err)
+		}
+	}
 	lock.Close()
 	return runErr
 }
 
-// gracePeriod is the pod's terminationGracePeriodSeconds, or a delete's override.
-func (m *monitor) gracePeriod() time.Duration {
-	if b, err := os.ReadFile(filepath.Join(m.dir, state.GracePeriodFile)); err == nil {
-		if s, err := strconv.ParseInt(string(b), 10, 64); err == nil && s >= 0 {
-			return time.Duration(s) * time.Second
-		}
+// stopFor stops the pod as a command asked.
+func (m *monitor) stopFor(req state.StopRequest) {
+	grace := m.podGracePeriod()
+	if g := req.GracePeriodSeconds; g != nil && *g >= 0 {
+		grace = time.Duration(*g) * time.Second
 	}
-	return m.podGracePeriod()
+	m.mu.Lock()
+	m.remove = m.remove || req.Remove
+	m.mu.Unlock()
+	m.stop(grace, true)
 }
 
 // podGracePeriod is the pod's terminationGracePeriodSeconds (defaulted to 30).
@@ -340,7 +382,14 @@ func (m *monitor) updateLocked() {
 		}
 	}
 	st.Conditions = phase.Conditions(st.Conditions, &m.pod.Spec, st.InitContainerStatuses, st.ContainerStatuses, st.Phase, m.sandboxReady, time.Now())
-	if err := atomicfile.WriteJSON(filepath.Join(m.dir, state.StatusFile), &m.pod, 0o644); err != nil {
+	b, err := json.Marshal(&m.pod)
+	if err != nil {
+		m.log.Error("encode status", "err", err)
+		return
+	}
+	m.lastStatus = b
+	if err := atomicfile.Write(filepath.Join(m.dir, state.StatusFile), append(b, '\n'), 0o644); err != nil {
 		m.log.Error("write status", "err", err)
 	}
+	m.broadcast(statusLine(b))
 }

@@ -67,7 +67,9 @@ func (w *worker) startedLocked() {
 	}
 }
 
-func (w *worker) setTerminated(t *api.ContainerStateTerminated) {
+// setTerminated records the end of an attempt: an exit, or a failure to start, which counts
+// as an attempt too (the runtime created the container before it failed).
+func (w *worker) setTerminated(t *api.ContainerStateTerminated, attempt int32) {
 	m := w.m
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -81,8 +83,12 @@ func (w *worker) setTerminated(t *api.ContainerStateTerminated) {
 	if cs.State.Terminated != nil {
 		cs.LastState = api.ContainerState{Terminated: cs.State.Terminated}
 	}
-	t.ContainerID = cs.ContainerID
+	if t.ContainerID == "" {
+		t.ContainerID = cs.ContainerID
+	}
+	cs.ContainerID = t.ContainerID
 	cs.State = api.ContainerState{Terminated: t}
+	cs.RestartCount = attempt
 	// A regular init container that completed is ready; nothing else that stopped is.
 	cs.Ready = w.kind == initContainer && t.ExitCode == 0
 	*cs.Started = false
@@ -151,4 +157,3 @@ func logTail(path string, lines int, bytesMax int64) string {
 	}
 	return s
 }
-

@@ -3,6 +3,8 @@ package monitor
 import (
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/minipod/minipod/api"
 )
 
@@ -14,6 +16,7 @@ import (
 func (m *monitor) stop(grace time.Duration, deleting bool) {
 	m.mu.Lock()
 	if m.stopping {
+		m.shortenLocked(grace, deleting)
 		m.mu.Unlock()
 		return
 	}
@@ -38,4 +41,36 @@ func (m *monitor) stop(grace time.Duration, deleting bool) {
 	for _, k := range kills {
 		go k()
 	}
+}
+
+// shortenLocked applies a second stop: a shorter grace period wins, as when a pod being
+// deleted is deleted again with a smaller --grace-period; what still runs at the new
+// deadline is killed then.
+func (m *monitor) shortenLocked(grace time.Duration, deleting bool) {
+	deadline := time.Now().Add(grace)
+	if deleting && !m.deleting {
+		m.deleting = true
+		d := api.NewTime(m.deadline)
+		m.pod.Metadata.DeletionTimestamp = &d
+		m.updateLocked()
+	}
+	if !deadline.Before(m.deadline) {
+		return
+	}
+	m.deadline = deadline
+	if m.deleting {
+		d := api.NewTime(deadline)
+		m.pod.Metadata.DeletionTimestamp = &d
+		m.updateLocked()
+	}
+	m.log.Info("stop shortened", "grace", grace)
+	time.AfterFunc(grace, func() {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		for _, w := range append(append([]*worker{}, m.regulars...), m.inits...) {
+			if w.inst != nil {
+				w.inst.Signal(unix.SIGKILL)
+			}
+		}
+	})
 }

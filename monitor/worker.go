@@ -51,9 +51,9 @@ type worker struct {
 	status     api.ContainerStatus
 	inst       *container.Instance // the current attempt, until it exits
 	stopSignal unix.Signal
-	created    bool // an instance was ever created: the kubelet's "has the pod initialized"
-	killing    bool // the current instance is being killed (stop, liveness, postStart)
-	probes     *probes                 // of the current instance
+	created    bool                   // an instance was ever created: the kubelet's "has the pod initialized"
+	killing    bool                   // the current instance is being killed (stop, liveness, postStart)
+	probes     *probes                // of the current instance
 	probers    map[probe.Kind]*prober // kept across instances, like the kubelet's workers
 }
 
@@ -167,8 +167,8 @@ func (w *worker) runOnce(img *image.Image, attempt int32, first func()) *api.Con
 	inst, err := w.create(img, attempt)
 	if err != nil {
 		w.event(api.EventWarning, "Failed", "Error: "+err.Error())
-		term := startError(err)
-		w.setTerminated(term)
+		term := startError(err, m.rec.ContainerID(w.c.Name, attempt))
+		w.setTerminated(term, attempt)
 		first()
 		return term
 	}
@@ -176,8 +176,8 @@ func (w *worker) runOnce(img *image.Image, attempt int32, first func()) *api.Con
 	if err := inst.Start(); err != nil {
 		inst.Delete()
 		w.event(api.EventWarning, "Failed", "Error: "+err.Error())
-		term := startError(err)
-		w.setTerminated(term)
+		term := startError(err, m.rec.ContainerID(w.c.Name, attempt))
+		w.setTerminated(term, attempt)
 		first()
 		return term
 	}
@@ -217,12 +217,17 @@ func (w *worker) create(img *image.Image, attempt int32) (*container.Instance, e
 	w.created = true
 	m.mu.Unlock()
 	return container.Create(container.Config{
-		Paths:   paths,
-		ID:      id,
-		Name:    w.c.Name,
-		Attempt: attempt,
-		Layers:  img.Layers,
-		LogPath: rec.LogFile(w.c.Name, attempt),
+		Paths:       paths,
+		ID:          id,
+		Name:        w.c.Name,
+		Attempt:     attempt,
+		Layers:      img.Layers,
+		LogPath:     rec.LogFile(w.c.Name, attempt),
+		LogMaxSize:  rec.Config.ContainerLogMaxSize,
+		LogMaxFiles: rec.Config.ContainerLogMaxFiles,
+		Stdin:       w.c.Stdin,
+		StdinOnce:   w.c.StdinOnce,
+		TTY:         w.c.TTY,
 		Spec: func(rootfs string) (*specs.Spec, error) {
 			in := &ocispec.Input{
 				Pod:       &m.pod,
@@ -270,8 +275,8 @@ func readImageFile(rootfs, name string) []byte {
 
 // startError is how containerd reports a container that could not start: exit code 128,
 // reason StartError (internal/cri/server/helpers.go).
-func startError(err error) *api.ContainerStateTerminated {
-	return &api.ContainerStateTerminated{ExitCode: 128, Reason: "StartError", Message: err.Error(), FinishedAt: api.Time{Time: time.Now()}}
+func startError(err error, id string) *api.ContainerStateTerminated {
+	return &api.ContainerStateTerminated{ExitCode: 128, Reason: "StartError", Message: err.Error(), FinishedAt: api.Time{Time: time.Now()}, ContainerID: "minipod://" + id}
 }
 
 // exited records an instance's exit as the kubelet reports it, with containerd's reasons and
@@ -294,7 +299,7 @@ func (w *worker) exited(inst *container.Instance, st container.State) *api.Conta
 	}
 	t.Message = terminationMessage(w.c, terminationLogPath(sandbox.InstancePaths(w.m.rec, inst.ID())), st.LogPath, t.ExitCode,
 		len(w.m.pod.Spec.Containers)+len(w.m.pod.Spec.InitContainers))
-	w.setTerminated(t)
+	w.setTerminated(t, st.Attempt)
 	return t
 }
 

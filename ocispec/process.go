@@ -55,7 +55,13 @@ func withProcess(s *specs.Spec, in *Input) error {
 		return fmt.Errorf("%s.command: no command specified: the container has no command and the image no entrypoint or cmd", in.Field)
 	}
 
-	env := mergeEnv([]string{"PATH=" + DefaultPath, "HOSTNAME=" + in.Sandbox.Hostname}, in.Image.Env, podEnv)
+	base := []string{"PATH=" + DefaultPath, "HOSTNAME=" + in.Sandbox.Hostname}
+	if c.TTY {
+		// containerd's WithTTY.
+		base = append(base, "TERM=xterm")
+		s.Process.Terminal = true
+	}
+	env := mergeEnv(base, in.Image.Env, podEnv)
 
 	cwd := "/"
 	switch {

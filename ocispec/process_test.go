@@ -57,6 +57,7 @@ func TestProcess(t *testing.T) {
 		{name: "image PATH kept", cfg: ImageConfig{Cmd: []string{"x"}, Env: []string{"PATH=/img/bin"}}, env: []string{"PATH=/img/bin", host}},
 		{name: "HOSTNAME can be overridden", c: api.Container{Env: []api.EnvVar{{Name: "HOSTNAME", Value: "mine"}}}, cfg: img,
 			env: []string{defPath, "HOSTNAME=mine"}},
+		{name: "tty adds TERM", c: api.Container{TTY: true}, cfg: img, env: []string{defPath, host, "TERM=xterm"}},
 		{name: "duplicate pod env: last wins", c: api.Container{Env: []api.EnvVar{{Name: "A", Value: "1"}, {Name: "A", Value: "2"}}},
 			cfg: img, env: []string{defPath, host, "A=2"}},
 		{name: "empty pod value", c: api.Container{Env: []api.EnvVar{{Name: "E"}}}, cfg: ImageConfig{Cmd: []string{"x"}, Env: []string{"E=img"}},

@@ -1,148 +1,222 @@
 package pods
 
 import (
-	"bytes"
-	"encoding/json"
-	"fmt"
+	"context"
+	"errors"
 	"io"
 	"os"
-	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/minipod/minipod/api"
 	"github.com/minipod/minipod/crilog"
+	"github.com/minipod/minipod/monitorapi"
 	"github.com/minipod/minipod/state"
 	"github.com/minipod/minipod/trim"
 )
 
-// followInterval is how often a foreground `run` looks for new status and output: short
-// enough to feel live, long enough to cost nothing measurable.
-const followInterval = 25 * time.Millisecond
+// Follower receives what Follow reports; its methods are called one at a time.
+type Follower struct {
+	Status func(*api.Pod)
+	Event  func(api.Event)
+	Log    func(container string, r crilog.Record)
+	// Settled, if not nil, is called once when no container is being created any more:
+	// the time for work that should not slow the start down.
+	Settled func()
+}
 
-// Follow reports each new status of the pod, each event and each log record of its
-// containers, in order per container, until the monitor has exited and everything it wrote
-// was reported. onSettled, if not nil, is called once when no container is being created
-// any more: the time for work that should not slow the start down.
-func (h *Handle) Follow(onStatus func(*api.Pod), onEvent func(api.Event), onLog func(container string, r crilog.Record), onSettled func()) {
-	var lastStatus []byte
-	events := &lineTail{path: filepath.Join(h.Dir, state.EventsFile)}
-	defer events.close()
+// Follow reports the pod's statuses and events as its monitor pushes them, and every
+// record its containers write, in order per container, until the monitor has ended. It
+// returns the last status, which stays known even if the pod was removed meanwhile (a
+// delete from elsewhere). Nothing is polled: an idle follower sleeps.
+func Follow(ctx context.Context, dir string, f Follower) (*api.Pod, error) {
+	var mu sync.Mutex // one callback at a time
+	call := func(fn func()) {
+		mu.Lock()
+		defer mu.Unlock()
+		fn()
+	}
+	w, err := watch(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	defer w.Close()
+	rec, err := state.ReadRecord(dir)
+	if err != nil {
+		return nil, err
+	}
+	logs := newLogFollowers(ctx, rec, func(c string, r crilog.Record) { call(func() { f.Log(c, r) }) })
+	defer logs.wait()
+	var last *api.Pod
 	settled := false
-	tails := map[string]*logTail{}
-	poll := func() {
-		if b, err := os.ReadFile(filepath.Join(h.Dir, state.StatusFile)); err == nil && !bytes.Equal(b, lastStatus) {
-			lastStatus = b
-			var p *api.Pod
-			if err := json.Unmarshal(b, &p); err == nil {
-				onStatus(p)
-				// Once the pod has settled, a foreground run mostly waits, like the monitor.
-				// Doing this earlier would compete with the start for the CPU.
-				if !settled && hasSettled(p) {
-					settled = true
-					if onSettled != nil {
-						onSettled()
-					}
-					trim.Memory()
+	for {
+		ev, err := w.Next()
+		if errors.Is(err, io.EOF) {
+			logs.end()
+			return last, nil
+		}
+		if err != nil {
+			logs.end()
+			return last, err
+		}
+		switch {
+		case ev.Type == "status" && ev.Pod != nil:
+			last = ev.Pod
+			logs.update(ev.Pod)
+			call(func() { f.Status(ev.Pod) })
+			if !settled && hasSettled(ev.Pod) {
+				settled = true
+				if f.Settled != nil {
+					f.Settled()
+				}
+				// Once the pod has settled a follower mostly waits, like the monitor.
+				trim.Memory()
+			}
+		case ev.Type == "event" && ev.Event != nil:
+			call(func() { f.Event(*ev.Event) })
+		}
+	}
+}
+
+// watch opens the monitor's watch stream. A monitor that is starting may not listen yet: the
+// call is retried while it holds the pod's lock.
+func watch(ctx context.Context, dir string) (*monitorapi.Watch, error) {
+	c := monitorapi.NewClient(dir)
+	delay := time.Millisecond
+	for {
+		w, err := c.Watch(ctx)
+		if err == nil || !monitorapi.IsKind(err, monitorapi.Unavailable) {
+			return w, err
+		}
+		if !state.MonitorAlive(dir) {
+			return nil, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 50*time.Millisecond)
+	}
+}
+
+// logFollowers follow each container's log, attempt after attempt, as the statuses say
+// attempts start and end.
+type logFollowers struct {
+	ctx     context.Context
+	rec     *state.Record
+	emit    func(string, crilog.Record)
+	mu      sync.Mutex
+	byName  map[string]*logFollower
+	running sync.WaitGroup
+}
+
+// logFollower follows one container's log files.
+type logFollower struct {
+	name    string
+	changed chan struct{} // capacity 1: status (below) changed
+	mu      sync.Mutex
+	status  *api.ContainerStatus
+	ended   bool // the monitor is gone: no attempt starts or runs any more
+}
+
+func newLogFollowers(ctx context.Context, rec *state.Record, emit func(string, crilog.Record)) *logFollowers {
+	lf := &logFollowers{ctx: ctx, rec: rec, emit: emit, byName: map[string]*logFollower{}}
+	for _, list := range [][]api.Container{rec.Pod.Spec.InitContainers, rec.Pod.Spec.Containers} {
+		for _, c := range list {
+			f := &logFollower{name: c.Name, changed: make(chan struct{}, 1)}
+			lf.byName[c.Name] = f
+			lf.running.Go(func() { lf.follow(f) })
+		}
+	}
+	return lf
+}
+
+func (lf *logFollowers) update(p *api.Pod) {
+	for _, list := range [][]api.ContainerStatus{p.Status.InitContainerStatuses, p.Status.ContainerStatuses} {
+		for i := range list {
+			if f := lf.byName[list[i].Name]; f != nil {
+				cs := list[i]
+				f.set(func() { f.status = &cs })
+			}
+		}
+	}
+}
+
+// end tells every follower that no more output will come.
+func (lf *logFollowers) end() {
+	for _, f := range lf.byName {
+		f.set(func() { f.ended = true })
+	}
+}
+
+func (lf *logFollowers) wait() { lf.running.Wait() }
+
+func (f *logFollower) set(change func()) {
+	f.mu.Lock()
+	change()
+	f.mu.Unlock()
+	select {
+	case f.changed <- struct{}{}:
+	default:
+	}
+}
+
+// attemptState reads where the container is relative to attempt n: whether it was created
+// (its log exists), whether it is over, and whether nothing will happen any more.
+func (f *logFollower) attemptState(n int32) (created, over, ended bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if cs := f.status; cs != nil {
+		started := cs.State.Running != nil || cs.State.Terminated != nil
+		created = cs.RestartCount > n || cs.RestartCount == n && started
+		over = cs.RestartCount > n || cs.RestartCount == n && cs.State.Terminated != nil
+	}
+	return created, over, f.ended
+}
+
+// follow emits the container's records attempt by attempt: <n>.log once attempt n was
+// created, until it is over.
+func (lf *logFollowers) follow(f *logFollower) {
+	for n := int32(0); ; n++ {
+		for {
+			created, _, ended := f.attemptState(n)
+			if created {
+				break
+			}
+			if ended {
+				return
+			}
+			select {
+			case <-f.changed:
+			case <-lf.ctx.Done():
+				return
+			}
+		}
+		done := make(chan struct{})
+		stop := make(chan struct{})
+		go func() {
+			defer close(done)
+			for {
+				if _, over, ended := f.attemptState(n); over || ended {
+					return
+				}
+				select {
+				case <-f.changed:
+				case <-stop:
+					return
 				}
 			}
-		}
-		events.poll(func(line []byte) {
-			var e api.Event
-			if json.Unmarshal(line, &e) == nil {
-				onEvent(e)
-			}
+		}()
+		err := crilog.Follow(lf.ctx, lf.rec.LogFile(f.name, n), 0, done, func(r crilog.Record) error {
+			lf.emit(f.name, r)
+			return nil
 		})
-		for _, c := range append(append([]api.Container{}, h.Pod.Spec.InitContainers...), h.Pod.Spec.Containers...) {
-			t := tails[c.Name]
-			if t == nil {
-				t = &logTail{dir: filepath.Join(h.LogDir(), c.Name)}
-				tails[c.Name] = t
-			}
-			t.poll(func(r crilog.Record) { onLog(c.Name, r) })
+		close(stop)
+		<-done
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return // the context ended, or the log cannot be read
 		}
-	}
-	tick := time.NewTicker(followInterval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-h.done:
-			poll()
-			for _, t := range tails {
-				t.close()
-			}
-			return
-		case <-tick.C:
-			poll()
-		}
-	}
-}
-
-// logTail follows one container's log files: 0.log, then 1.log after a restart, and so on.
-type logTail struct {
-	dir string
-	n   int
-	cur *lineTail
-}
-
-func (t *logTail) poll(emit func(crilog.Record)) {
-	for {
-		if t.cur == nil {
-			t.cur = &lineTail{path: filepath.Join(t.dir, fmt.Sprintf("%d.log", t.n))}
-		}
-		// The next file is created only after this one's last write: if it exists before
-		// this read, the read drains this one for good.
-		_, err := os.Stat(filepath.Join(t.dir, fmt.Sprintf("%d.log", t.n+1)))
-		complete := err == nil
-		t.cur.poll(func(line []byte) {
-			if r, err := crilog.Parse(line); err == nil {
-				emit(r)
-			}
-		})
-		if !complete {
-			return
-		}
-		t.cur.close()
-		t.cur = nil
-		t.n++
-	}
-}
-
-func (t *logTail) close() {
-	if t.cur != nil {
-		t.cur.close()
-	}
-}
-
-// lineTail follows one append-only file of lines.
-type lineTail struct {
-	path    string
-	f       *os.File
-	partial []byte
-}
-
-func (t *lineTail) poll(emit func([]byte)) {
-	if t.f == nil {
-		f, err := os.Open(t.path)
-		if err != nil {
-			return
-		}
-		t.f = f
-	}
-	b, _ := io.ReadAll(t.f)
-	t.partial = append(t.partial, b...)
-	for {
-		i := bytes.IndexByte(t.partial, '\n')
-		if i < 0 {
-			return
-		}
-		emit(t.partial[:i])
-		t.partial = t.partial[i+1:]
-	}
-}
-
-func (t *lineTail) close() {
-	if t.f != nil {
-		t.f.Close()
 	}
 }
 

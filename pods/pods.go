@@ -5,20 +5,20 @@
 package pods
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
-	"strconv"
-	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/minipod/minipod/api"
 	"github.com/minipod/minipod/atomicfile"
+	"github.com/minipod/minipod/monitorapi"
 	"github.com/minipod/minipod/sandbox"
 	"github.com/minipod/minipod/state"
 )
@@ -111,8 +111,8 @@ func (h *Handle) Done() <-chan struct{} { return h.done }
 // Err is the monitor's exit status, valid after Done.
 func (h *Handle) Err() error { return h.err }
 
-// Stop asks the monitor to stop the pod gracefully.
-func (h *Handle) Stop() error { return signalMonitor(h.Dir, unix.SIGTERM) }
+// Stop asks the monitor to stop the pod gracefully and keep its status and logs.
+func (h *Handle) Stop() error { return requestStop(h.Dir, state.StopRequest{}) }
 
 // Status reads the pod's current status file.
 func (h *Handle) Status() (*api.Pod, error) { return state.ReadStatus(h.Dir) }
@@ -139,18 +139,6 @@ func removePod(dir string, rec *state.Record) error {
 // file).
 func LogFile(cfg state.Config, p *api.Pod, container string, restartCount int32) string {
 	return (&state.Record{Config: cfg, Pod: *p}).LogFile(container, restartCount)
-}
-
-func signalMonitor(dir string, sig unix.Signal) error {
-	b, err := os.ReadFile(filepath.Join(dir, state.PIDFile))
-	if err != nil {
-		return err
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil || pid <= 1 {
-		return fmt.Errorf("bad monitor pid file %s", filepath.Join(dir, state.PIDFile))
-	}
-	return unix.Kill(pid, sig)
 }
 
 // List returns the status of every pod on this host, sorted by namespace and name. A pod
@@ -183,30 +171,23 @@ func List(cfg state.Config) ([]*api.Pod, error) {
 }
 
 // Delete stops a pod gracefully (grace overrides terminationGracePeriodSeconds when not
-// nil) and removes it. It also cleans up a pod whose monitor is gone.
-func Delete(cfg state.Config, namespace, name string, grace *int64) error {
+// nil) and removes it; without wait it returns once the stop has been asked for, and the
+// monitor removes the pod when it has stopped it. It also cleans up a pod whose monitor is
+// gone. A pod being created is stopped as soon as its monitor starts; a later delete with a
+// shorter grace period shortens a stop under way.
+func Delete(cfg state.Config, namespace, name string, grace *int64, wait bool) error {
 	dir := cfg.PodDir(namespace, name)
 	if !exists(dir) {
 		return fmt.Errorf("pod %s/%s: %w", namespace, name, ErrPodNotFound)
 	}
 	if state.MonitorAlive(dir) {
-		if grace != nil {
-			if err := atomicfile.Write(filepath.Join(dir, state.GracePeriodFile), []byte(strconv.FormatInt(*grace, 10)), 0o644); err != nil {
-				return err
-			}
-		}
-		if err := signalMonitor(dir, unix.SIGTERM); err != nil {
-			return fmt.Errorf("signal pod monitor: %w", err)
-		}
-		// The monitor stops the containers and releases everything, then exits and its
-		// lock goes with it. Waiting on the lock itself needs no polling.
-		f, err := os.Open(filepath.Join(dir, state.LockFile))
-		if err != nil {
+		if err := requestStop(dir, state.StopRequest{GracePeriodSeconds: grace, Remove: true}); err != nil {
 			return err
 		}
-		err = unix.Flock(int(f.Fd()), unix.LOCK_EX)
-		f.Close()
-		if err != nil {
+		if !wait {
+			return nil
+		}
+		if err := waitMonitor(dir); err != nil {
 			return err
 		}
 	}
@@ -218,6 +199,36 @@ func Delete(cfg state.Config, namespace, name string, grace *int64) error {
 		return err
 	}
 	return removePod(dir, rec)
+}
+
+// requestStop asks the pod's monitor to stop the pod: on disk first, for a monitor that has
+// not started listening yet (it reads the request before it creates anything), then through
+// its socket, for one that runs.
+func requestStop(dir string, req state.StopRequest) error {
+	if err := state.RequestStop(dir, req); err != nil {
+		return fmt.Errorf("request pod stop: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := monitorapi.NewClient(dir).Stop(ctx, req.GracePeriodSeconds, req.Remove)
+	if err != nil && !monitorapi.IsKind(err, monitorapi.Unavailable) {
+		return fmt.Errorf("stop pod: %w", err)
+	}
+	return nil
+}
+
+// waitMonitor waits until the pod's monitor has exited: its lock goes with it. Waiting on the
+// lock itself needs no polling.
+func waitMonitor(dir string) error {
+	f, err := os.Open(filepath.Join(dir, state.LockFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil // removed with the pod
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return unix.Flock(int(f.Fd()), unix.LOCK_EX)
 }
 
 func exists(p string) bool {

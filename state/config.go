@@ -32,6 +32,10 @@ type Config struct {
 	InsecureRegistries []string `json:"insecureRegistries,omitempty"`
 	// ResolvConf is the resolver configuration pods get, as the kubelet's --resolv-conf.
 	ResolvConf string `json:"resolvConf"`
+	// ContainerLogMaxSize and ContainerLogMaxFiles rotate container logs, as the kubelet's
+	// flags of the same names.
+	ContainerLogMaxSize  int64 `json:"containerLogMaxSize"`
+	ContainerLogMaxFiles int   `json:"containerLogMaxFiles"`
 }
 
 // DefaultConfig returns the defaults. The subnet avoids Podman's 10.88.0.0/16 and
@@ -47,6 +51,9 @@ func DefaultConfig() Config {
 		BackoffInitial: 10 * time.Second,
 		BackoffMax:     300 * time.Second,
 		ResolvConf:     "/etc/resolv.conf",
+		// The kubelet's defaults.
+		ContainerLogMaxSize:  10 << 20,
+		ContainerLogMaxFiles: 5,
 	}
 }
 
@@ -74,6 +81,12 @@ func (c Config) Validate() error {
 		if r == "" || strings.ContainsAny(r, "/ \t") {
 			errs = append(errs, fmt.Errorf("--insecure-registry: want host[:port], got %q", r))
 		}
+	}
+	if c.ContainerLogMaxSize < 1024 {
+		errs = append(errs, fmt.Errorf("--container-log-max-size: must be at least 1Ki, got %d bytes", c.ContainerLogMaxSize))
+	}
+	if c.ContainerLogMaxFiles < 2 {
+		errs = append(errs, fmt.Errorf("--container-log-max-files: must be at least 2, got %d", c.ContainerLogMaxFiles))
 	}
 	if err := c.Network().Validate(); err != nil {
 		errs = append(errs, err)

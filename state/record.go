@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/minipod/minipod/api"
+	"github.com/minipod/minipod/atomicfile"
 )
 
 // Record is the first thing persisted for a pod, before any namespace, address or mount
@@ -21,16 +22,16 @@ type Record struct {
 
 // Files in a pod's state directory.
 const (
-	RecordFile      = "record.json"
-	StatusFile      = "status.json"  // the pod as a v1 Pod object with its status, replaced atomically
-	EventsFile      = "events.jsonl" // the pod's events, one JSON object a line
-	ImagesFile      = "images.json"  // image IDs and layer dirs in use, for image rm/prune
-	LockFile        = "monitor.lock" // flock held by the monitor for its whole life
-	PIDFile         = "monitor.pid"  // the monitor's pid, for signals
-	MonitorLog      = "monitor.log"  // the monitor's own log
-	TornDownFile    = "torn-down"    // the monitor released every resource of the pod
-	GracePeriodFile = "grace-period" // a delete's grace period override, read on SIGTERM
-	InstancesDir    = "containers"   // one state file per container instance, by container ID
+	RecordFile   = "record.json"
+	StatusFile   = "status.json"    // the pod as a v1 Pod object with its status, replaced atomically
+	EventsFile   = "events.jsonl"   // the pod's events, one JSON object a line
+	ImagesFile   = "images.json"    // image IDs and layer dirs in use, for image rm/prune
+	LockFile     = "monitor.lock"   // flock held by the monitor for its whole life
+	PIDFile      = "monitor.pid"    // the monitor's pid, for signals
+	MonitorLog   = "monitor.log"    // the monitor's own log
+	TornDownFile = "torn-down"      // the monitor released every resource of the pod
+	StopFile     = "stop-requested" // a delete's request, with its grace period if any
+	InstancesDir = "containers"     // one state file per container instance, by container ID
 )
 
 // UID is the pod's uid.
@@ -114,4 +115,32 @@ func MonitorAlive(dir string) bool {
 func TornDown(dir string) bool {
 	_, err := os.Lstat(filepath.Join(dir, TornDownFile))
 	return err == nil
+}
+
+// StopRequest is what a command asks of a pod's monitor: stop the pod, with a grace period
+// overriding the pod's if not nil, and remove it afterwards (a delete) or keep its status
+// and logs (a foreground run stopped with Ctrl-C and --rm=false).
+type StopRequest struct {
+	GracePeriodSeconds *int64 `json:"gracePeriodSeconds,omitempty"`
+	Remove             bool   `json:"remove,omitempty"`
+}
+
+// RequestStop records a stop request in the pod's directory. A monitor that starts later
+// honours it before creating anything; one already running is also told through its socket.
+// A request that removes is not weakened by a later one that does not.
+func RequestStop(dir string, req StopRequest) error {
+	if prev, ok := ReadStopRequest(dir); ok && prev.Remove {
+		req.Remove = true
+	}
+	return atomicfile.WriteJSON(filepath.Join(dir, StopFile), &req, 0o600)
+}
+
+// ReadStopRequest reads the pod's stop request, if any.
+func ReadStopRequest(dir string) (StopRequest, bool) {
+	var req StopRequest
+	b, err := os.ReadFile(filepath.Join(dir, StopFile))
+	if err != nil || json.Unmarshal(b, &req) != nil {
+		return StopRequest{}, false
+	}
+	return req, true
 }

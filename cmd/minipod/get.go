@@ -106,7 +106,7 @@ func newDeleteCmd(g *globalFlags) *cobra.Command {
 				}
 				gp = &grace
 			}
-			if err := pods.Delete(cfg, namespace, args[1], gp); err != nil {
+			if err := pods.Delete(cfg, namespace, args[1], gp, true); err != nil {
 				if errors.Is(err, pods.ErrPodNotFound) {
 					return &exitError{exitFailed, err}
 				}
