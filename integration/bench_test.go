@@ -100,13 +100,44 @@ spec:
 // BenchmarkIdlePodMemory: 10 idle 2-container pods; the resident memory of minipod's own
 // processes (the per-pod monitors, and the foreground `run` commands), per pod.
 func BenchmarkIdlePodMemory(b *testing.B) {
+	measureIdleMemory(b, "", idlePod)
+}
+
+// BenchmarkIdlePodMemoryWithProbes: the same with two probes per container (HTTP liveness,
+// TCP readiness) every second.
+func BenchmarkIdlePodMemoryWithProbes(b *testing.B) {
+	measureIdleMemory(b, ", 2 probes/container at 1 s", probedPod)
+}
+
+// probedPod is a 2-container pod whose containers serve HTTP and are probed every second.
+func probedPod(name, image string) string {
+	return fmt.Sprintf(`apiVersion: v1
+kind: Pod
+metadata: {name: %s}
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - name: a
+    image: "%s"
+    command: [httpd, -f, -p, "8080", -h, /]
+    livenessProbe: {httpGet: {port: 8080}, periodSeconds: 1}
+    readinessProbe: {tcpSocket: {port: 8080}, periodSeconds: 1}
+  - name: b
+    image: "%s"
+    command: [httpd, -f, -p, "8081", -h, /]
+    livenessProbe: {httpGet: {port: 8081}, periodSeconds: 1}
+    readinessProbe: {tcpSocket: {port: 8081}, periodSeconds: 1}
+`, name, image, image)
+}
+
+func measureIdleMemory(b *testing.B, what string, manifest func(name, image string) string) {
 	const pods = 10
 	e := newEnv(b)
 	for range b.N {
 		var runs []*runProc
 		for i := range pods {
 			name := fmt.Sprintf("idle%d", i)
-			runs = append(runs, e.run(idlePod(name, "rootfs:"+rootfsDir)))
+			runs = append(runs, e.run(manifest(name, "rootfs:"+rootfsDir)))
 			path := e.statusPath("default", name)
 			deadline := time.Now().Add(time.Minute)
 			for !bothRunning(path) {
@@ -116,7 +147,7 @@ func BenchmarkIdlePodMemory(b *testing.B) {
 				time.Sleep(5 * time.Millisecond)
 			}
 		}
-		time.Sleep(2 * time.Second) // idle
+		time.Sleep(3 * time.Second) // idle
 		var mon, run memUse
 		for _, r := range runs {
 			run.add(r.pid())
@@ -125,8 +156,8 @@ func BenchmarkIdlePodMemory(b *testing.B) {
 			pid := monitorPID(b, e, fmt.Sprintf("idle%d", i))
 			mon.add(pid)
 		}
-		fmt.Printf("%-44s %8.1f MB RSS %8.1f MB PSS  (per pod, %d pods)\n", "monitor process", mon.rss/pods/1024, mon.pss/pods/1024, pods)
-		fmt.Printf("%-44s %8.1f MB RSS %8.1f MB PSS  (per pod, %d pods)\n", "monitor + foreground `run`", (mon.rss+run.rss)/pods/1024, (mon.pss+run.pss)/pods/1024, pods)
+		fmt.Printf("%-44s %8.1f MB RSS %8.1f MB PSS  (per pod, %d pods)\n", "monitor process"+what, mon.rss/pods/1024, mon.pss/pods/1024, pods)
+		fmt.Printf("%-44s %8.1f MB RSS %8.1f MB PSS  (per pod, %d pods)\n", "monitor + foreground `run`"+what, (mon.rss+run.rss)/pods/1024, (mon.pss+run.pss)/pods/1024, pods)
 		b.ReportMetric(mon.rss/pods/1024, "MB-RSS/pod")
 		b.ReportMetric(mon.pss/pods/1024, "MB-PSS/pod")
 		for _, r := range runs {
