@@ -103,6 +103,7 @@ func Load(data []byte) (*Pod, error) {
 	// Server-set output fields, which the API server ignores on create too.
 	p.Status = PodStatus{}
 	p.Metadata.DeletionTimestamp = nil
+	p.Metadata.DeletionGracePeriodSeconds = nil
 
 	SetDefaults(p)
 	if err := Validate(p); err != nil {

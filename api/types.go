@@ -31,6 +31,8 @@ type ObjectMeta struct {
 	Annotations       map[string]string `json:"annotations,omitempty"`
 	CreationTimestamp *Time             `json:"creationTimestamp,omitempty"`
 	DeletionTimestamp *Time             `json:"deletionTimestamp,omitempty"`
+	// DeletionGracePeriodSeconds is the grace period of a deletion under way.
+	DeletionGracePeriodSeconds *int64 `json:"deletionGracePeriodSeconds,omitempty"`
 }
 
 type RestartPolicy string

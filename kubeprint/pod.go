@@ -140,3 +140,25 @@ func conditionTrue(p *api.Pod, t api.PodConditionType) bool {
 	}
 	return false
 }
+
+// Column headers of `kubectl get pods`; -o wide adds PodWideColumns. minipod keeps IP in the
+// default table (its users reach pods by address; kubectl shows it only with -o wide).
+var (
+	PodColumns     = []string{"NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP"}
+	PodWideColumns = []string{"NODE", "NOMINATED NODE", "READINESS GATES"}
+)
+
+// Cells returns the row's cells in PodColumns order.
+func (r PodRow) Cells() []string {
+	return []string{r.Name, r.Ready, r.Status, r.Restarts, r.Age, r.IP}
+}
+
+// PodWide returns the cells -o wide adds, as kubectl's printPod: NODE (a minipod pod runs
+// on the host that created it, named node), NOMINATED NODE (never: there is no scheduler)
+// and READINESS GATES (minipod has none: "<none>").
+func PodWide(node string) []string {
+	if node == "" {
+		node = "<none>"
+	}
+	return []string{node, "<none>", "<none>"}
+}

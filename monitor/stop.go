@@ -26,8 +26,7 @@ func (m *monitor) stop(grace time.Duration, deleting bool) {
 	close(m.stopc)
 	m.cancel()
 	if deleting {
-		deletion := api.NewTime(m.deadline)
-		m.pod.Metadata.DeletionTimestamp = &deletion
+		m.markDeletedLocked(grace)
 	}
 	m.updateLocked()
 	var kills []func()
@@ -50,8 +49,7 @@ func (m *monitor) shortenLocked(grace time.Duration, deleting bool) {
 	deadline := time.Now().Add(grace)
 	if deleting && !m.deleting {
 		m.deleting = true
-		d := api.NewTime(m.deadline)
-		m.pod.Metadata.DeletionTimestamp = &d
+		m.markDeletedLocked(time.Until(m.deadline))
 		m.updateLocked()
 	}
 	if !deadline.Before(m.deadline) {
@@ -59,8 +57,7 @@ func (m *monitor) shortenLocked(grace time.Duration, deleting bool) {
 	}
 	m.deadline = deadline
 	if m.deleting {
-		d := api.NewTime(deadline)
-		m.pod.Metadata.DeletionTimestamp = &d
+		m.markDeletedLocked(grace)
 		m.updateLocked()
 	}
 	m.log.Info("stop shortened", "grace", grace)
@@ -73,4 +70,13 @@ func (m *monitor) shortenLocked(grace time.Duration, deleting bool) {
 			}
 		}
 	})
+}
+
+// markDeletedLocked records a deletion in the pod's metadata as the API server does: when
+// the grace period ends, and how long it is.
+func (m *monitor) markDeletedLocked(grace time.Duration) {
+	d := api.NewTime(time.Now().Add(grace))
+	secs := int64(grace.Round(time.Second) / time.Second)
+	m.pod.Metadata.DeletionTimestamp = &d
+	m.pod.Metadata.DeletionGracePeriodSeconds = &secs
 }

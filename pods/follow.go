@@ -3,14 +3,13 @@ package pods
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"sync"
-	"time"
 
 	"github.com/minipod/minipod/api"
 	"github.com/minipod/minipod/crilog"
-	"github.com/minipod/minipod/monitorapi"
 	"github.com/minipod/minipod/state"
 	"github.com/minipod/minipod/trim"
 )
@@ -36,9 +35,12 @@ func Follow(ctx context.Context, dir string, f Follower) (*api.Pod, error) {
 		defer mu.Unlock()
 		fn()
 	}
-	w, err := watch(ctx, dir)
+	w, st, err := Watch(ctx, dir)
 	if err != nil {
 		return nil, err
+	}
+	if w == nil {
+		return nil, fmt.Errorf("follow pod: its monitor is not running (%s)", st)
 	}
 	defer w.Close()
 	rec, err := state.ReadRecord(dir)
@@ -75,28 +77,6 @@ func Follow(ctx context.Context, dir string, f Follower) (*api.Pod, error) {
 		case ev.Type == "event" && ev.Event != nil:
 			call(func() { f.Event(*ev.Event) })
 		}
-	}
-}
-
-// watch opens the monitor's watch stream. A monitor that is starting may not listen yet: the
-// call is retried while it holds the pod's lock.
-func watch(ctx context.Context, dir string) (*monitorapi.Watch, error) {
-	c := monitorapi.NewClient(dir)
-	delay := time.Millisecond
-	for {
-		w, err := c.Watch(ctx)
-		if err == nil || !monitorapi.IsKind(err, monitorapi.Unavailable) {
-			return w, err
-		}
-		if !state.MonitorAlive(dir) {
-			return nil, err
-		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(delay):
-		}
-		delay = min(2*delay, 50*time.Millisecond)
 	}
 }
 

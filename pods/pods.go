@@ -158,9 +158,7 @@ func List(cfg state.Config) ([]*api.Pod, error) {
 		if err != nil {
 			continue // being created or removed
 		}
-		if !state.MonitorAlive(dir) && !state.TornDown(dir) && exists(filepath.Join(dir, state.PIDFile)) {
-			p.Status.Phase = api.PodUnknown
-		}
+		MarkUnknown(dir, p)
 		pods = append(pods, p)
 	}
 	sort.Slice(pods, func(i, j int) bool {
@@ -182,6 +180,9 @@ func Delete(cfg state.Config, namespace, name string, grace *int64, wait bool) e
 	}
 	if state.MonitorAlive(dir) {
 		if err := requestStop(dir, state.StopRequest{GracePeriodSeconds: grace, Remove: true}); err != nil {
+			if !exists(dir) {
+				return nil // removed meanwhile, by its monitor or another delete: gone as asked
+			}
 			return err
 		}
 		if !wait {

@@ -102,7 +102,7 @@ func newRootCmd() *cobra.Command {
 	f.StringSliceVar(&g.cfg.InsecureRegistries, "insecure-registry", nil, "registry (host[:port]) that may be reached over plain HTTP; localhost and 127.0.0.1 always may")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return badInput(err) })
 
-	root.AddCommand(newRunCmd(g), newGetCmd(g), newDeleteCmd(g), newLogsCmd(g), newImageCmd(g), newMonitorCmd())
+	root.AddCommand(newRunCmd(g), newGetCmd(g), newDescribeCmd(g), newLogsCmd(g), newExecCmd(g), newAttachCmd(g), newWaitCmd(g), newDeleteCmd(g), newImageCmd(g), newMonitorCmd())
 	return root
 }
 

@@ -1,200 +1,478 @@
 package main
 
 import (
-	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
-	"text/tabwriter"
+	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
+	"sigs.k8s.io/yaml"
 
 	"github.com/minipod/minipod/api"
-	"github.com/minipod/minipod/crilog"
 	"github.com/minipod/minipod/kubeprint"
 	"github.com/minipod/minipod/pods"
 	"github.com/minipod/minipod/state"
 )
 
+type getOptions struct {
+	namespace     string
+	allNamespaces bool
+	output        string
+	watch         bool
+}
+
 func newGetCmd(g *globalFlags) *cobra.Command {
-	var namespace, output string
-	var allNamespaces bool
+	var o getOptions
 	cmd := &cobra.Command{
-		Use:   "get pods",
-		Short: "List pods with their phase (like kubectl get pods)",
-		Args:  exactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := g.podCommand("get", args[0])
-			if err != nil {
-				return err
+		Use:   "get (pods [NAME...] | pod/NAME... | events) [-n NS | -A] [-o json|yaml|wide|name] [-w]",
+		Short: "Show pods or their events, like kubectl get (-w: then every change)",
+		Long: `Show pods in kubectl's table (NAME READY STATUS RESTARTS AGE IP; -o wide adds NODE,
+NOMINATED NODE and READINESS GATES), as JSON or YAML (one pod: the Pod; several: a v1 List), or
+as pod/NAME. With -w the table is followed by a row each time a pod's status changes, and by one
+when a pod is deleted, until interrupted. "get events" lists the pods' events.`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return badInput(errors.New("get: you must specify the type of resource to get (pods or events)"))
 			}
-			all, err := pods.List(cfg)
-			if err != nil {
-				return err
-			}
-			var shown []*api.Pod
-			for _, p := range all {
-				if allNamespaces || p.Metadata.Namespace == namespace {
-					shown = append(shown, p)
-				}
-			}
-			switch output {
-			case "json":
-				list := struct {
-					APIVersion string     `json:"apiVersion"`
-					Kind       string     `json:"kind"`
-					Items      []*api.Pod `json:"items"`
-				}{"v1", "List", shown}
-				if list.Items == nil {
-					list.Items = []*api.Pod{}
-				}
-				enc := json.NewEncoder(os.Stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(list)
-			case "", "wide":
-				printPods(shown, allNamespaces)
-				return nil
-			}
-			return badInput(fmt.Errorf("-o: unsupported output format %q (json, wide)", output))
-		},
-	}
-	cmd.Flags().StringVarP(&namespace, "namespace", "n", "default", "namespace")
-	cmd.Flags().BoolVarP(&allNamespaces, "all-namespaces", "A", false, "list pods of every namespace")
-	cmd.Flags().StringVarP(&output, "output", "o", "", "output format: json or wide")
-	return cmd
-}
-
-func printPods(pods []*api.Pod, withNamespace bool) {
-	if len(pods) == 0 {
-		fmt.Fprintln(os.Stderr, "No resources found")
-		return
-	}
-	w := tabwriter.NewWriter(os.Stdout, 0, 8, 3, ' ', 0)
-	if withNamespace {
-		fmt.Fprint(w, "NAMESPACE\t")
-	}
-	fmt.Fprintln(w, "NAME\tREADY\tSTATUS\tRESTARTS\tAGE\tIP")
-	now := time.Now()
-	for _, p := range pods {
-		if withNamespace {
-			fmt.Fprintf(w, "%s\t", p.Metadata.Namespace)
-		}
-		r := kubeprint.Pod(p, now)
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, r.Ready, r.Status, r.Restarts, r.Age, r.IP)
-	}
-	w.Flush()
-}
-
-func newDeleteCmd(g *globalFlags) *cobra.Command {
-	var namespace string
-	var grace int64
-	cmd := &cobra.Command{
-		Use:   "delete pod NAME",
-		Short: "Stop a pod gracefully and remove it (also one whose monitor died)",
-		Args:  exactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := g.podCommand("delete", args[0])
-			if err != nil {
-				return err
-			}
-			var gp *int64
-			if cmd.Flags().Changed("grace-period") {
-				if grace < 0 {
-					return badInput(fmt.Errorf("--grace-period: must not be negative"))
-				}
-				gp = &grace
-			}
-			if err := pods.Delete(cfg, namespace, args[1], gp, true); err != nil {
-				if errors.Is(err, pods.ErrPodNotFound) {
-					return &exitError{exitFailed, err}
-				}
-				return err
-			}
-			fmt.Printf("pod %q deleted\n", args[1])
 			return nil
 		},
-	}
-	cmd.Flags().StringVarP(&namespace, "namespace", "n", "default", "namespace")
-	cmd.Flags().Int64Var(&grace, "grace-period", 0, "seconds to wait for the containers to stop before SIGKILL (default: the pod's terminationGracePeriodSeconds)")
-	return cmd
-}
-
-func newLogsCmd(g *globalFlags) *cobra.Command {
-	var namespace, container string
-	var previous bool
-	cmd := &cobra.Command{
-		Use:   "logs POD",
-		Short: "Print a container's output (the current instance, or --previous)",
-		Args:  exactArgs(1),
+		ValidArgsFunction: completeGetArgs(g),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			ra, err := parseResourceArgs("get", args, kindPods, kindEvents)
+			if err != nil {
+				return err
+			}
 			cfg, err := g.config()
 			if err != nil {
 				return err
 			}
-			all, err := pods.List(cfg)
+			ns, err := namespaceFlag(o.namespace)
 			if err != nil {
 				return err
 			}
-			for _, p := range all {
-				if p.Metadata.Namespace != namespace || p.Metadata.Name != args[0] {
-					continue
-				}
-				statuses := append(append([]api.ContainerStatus{}, p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...)
-				for _, cs := range statuses {
-					if container == "" && len(statuses) > 1 {
-						return badInput(fmt.Errorf("-c: pod %s has several containers; name one", args[0]))
-					}
-					if container != "" && cs.Name != container {
-						continue
-					}
-					n := cs.RestartCount
-					if previous {
-						n--
-					}
-					return printLog(pods.LogFile(cfg, p, cs.Name, n))
-				}
-				return &exitError{exitFailed, fmt.Errorf("container %q not found in pod %s", container, args[0])}
+			o.namespace = ns
+			if ra.kind == kindEvents {
+				return getEvents(cfg, o, ra.names)
 			}
-			return &exitError{exitFailed, fmt.Errorf("pod %s/%s: %w", namespace, args[0], pods.ErrPodNotFound)}
+			return getPods(cfg, o, ra.names)
 		},
 	}
-	cmd.Flags().StringVarP(&namespace, "namespace", "n", "default", "namespace")
-	cmd.Flags().StringVarP(&container, "container", "c", "", "container name")
-	cmd.Flags().BoolVarP(&previous, "previous", "p", false, "the previous instance of the container")
+	f := cmd.Flags()
+	f.StringVarP(&o.namespace, "namespace", "n", "default", "namespace")
+	f.BoolVarP(&o.allNamespaces, "all-namespaces", "A", false, "list the objects of every namespace")
+	f.StringVarP(&o.output, "output", "o", "", "output format: json, yaml, wide or name")
+	f.BoolVarP(&o.watch, "watch", "w", false, "after listing, watch for changes")
+	cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"json", "yaml", "wide", "name"}, cobra.ShellCompDirectiveNoFileComp))
+	cmd.RegisterFlagCompletionFunc("namespace", completeNamespaces(g))
 	return cmd
 }
 
-func printLog(path string) error {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return &exitError{exitFailed, err}
+// podPrinter shows pods in one of kubectl's output formats.
+type podPrinter struct {
+	out      io.Writer
+	format   string // "", "wide", "json", "yaml", "name"
+	withNS   bool
+	node     string
+	table    *kubeprint.Table
+	header   bool // printed
+	printed  int  // objects printed (json and yaml separate theirs)
+	now      func() time.Time
+	lastSeen map[string]string // what was last printed of each pod, by namespace/name
+}
+
+func newPodPrinter(out io.Writer, format string, withNS bool) (*podPrinter, error) {
+	switch format {
+	case "", "wide", "json", "yaml", "name":
+	default:
+		return nil, badInput(fmt.Errorf("-o: unsupported output format %q (json, yaml, wide, name)", format))
 	}
-	for len(b) > 0 {
-		line := b
-		if i := bytes.IndexByte(b, '\n'); i >= 0 {
-			line, b = b[:i], b[i+1:]
-		} else {
-			b = nil
+	return &podPrinter{out: out, format: format, withNS: withNS, node: nodeName(), table: kubeprint.NewTable(out), now: time.Now, lastSeen: map[string]string{}}, nil
+}
+
+func (pp *podPrinter) isTable() bool { return pp.format == "" || pp.format == "wide" }
+
+// cells is a pod's row in the table formats.
+func (pp *podPrinter) cells(p *api.Pod) []string {
+	var c []string
+	if pp.withNS {
+		c = append(c, p.Metadata.Namespace)
+	}
+	c = append(c, kubeprint.Pod(p, pp.now()).Cells()...)
+	if pp.format == "wide" {
+		c = append(c, kubeprint.PodWide(pp.node)...)
+	}
+	return c
+}
+
+func (pp *podPrinter) addHeader() {
+	if pp.header {
+		return
+	}
+	pp.header = true
+	var h []string
+	if pp.withNS {
+		h = append(h, "NAMESPACE")
+	}
+	h = append(h, kubeprint.PodColumns...)
+	if pp.format == "wide" {
+		h = append(h, kubeprint.PodWideColumns...)
+	}
+	pp.table.Add(h...)
+}
+
+// list prints pods as `kubectl get` does; single is set when one pod was asked for by name, and
+// is then printed as itself rather than in a List.
+func (pp *podPrinter) list(list []*api.Pod, single bool) error {
+	switch pp.format {
+	case "json", "yaml":
+		var v any = podList(list)
+		if single && len(list) == 1 {
+			v = asPod(list[0])
 		}
-		r, err := crilog.Parse(line)
+		return pp.object(v)
+	case "name":
+		for _, p := range list {
+			pp.remember(p, pp.cells(p))
+			fmt.Fprintf(pp.out, "pod/%s\n", p.Metadata.Name)
+		}
+		return nil
+	}
+	if len(list) == 0 {
+		return nil
+	}
+	pp.addHeader()
+	for _, p := range list {
+		c := pp.cells(p)
+		pp.table.Add(c...)
+		pp.remember(p, c)
+	}
+	return pp.table.Flush()
+}
+
+// remember records what was shown of a pod, its AGE left out (it changes by itself).
+func (pp *podPrinter) remember(p *api.Pod, cells []string) bool {
+	key := p.Metadata.Namespace + "/" + p.Metadata.Name
+	var seen string
+	switch pp.format {
+	case "json", "yaml":
+		b, _ := json.Marshal(p)
+		seen = string(b)
+	default:
+		c := slices.Clone(cells)
+		if i := slices.Index(pp.columns(), "AGE"); i >= 0 && i < len(c) {
+			c[i] = ""
+		}
+		b, _ := json.Marshal(c)
+		seen = string(b)
+	}
+	if pp.lastSeen[key] == seen {
+		return false
+	}
+	pp.lastSeen[key] = seen
+	return true
+}
+
+func (pp *podPrinter) columns() []string {
+	var h []string
+	if pp.withNS {
+		h = append(h, "NAMESPACE")
+	}
+	h = append(h, kubeprint.PodColumns...)
+	if pp.format == "wide" {
+		h = append(h, kubeprint.PodWideColumns...)
+	}
+	return h
+}
+
+// update prints a pod's new status if what is shown of it changed; deleted prints it once
+// more, as kubectl prints a watch's DELETED event.
+func (pp *podPrinter) update(p *api.Pod, deleted bool) error {
+	c := pp.cells(p)
+	if !pp.remember(p, c) && !deleted {
+		return nil
+	}
+	if deleted {
+		delete(pp.lastSeen, p.Metadata.Namespace+"/"+p.Metadata.Name)
+	}
+	switch pp.format {
+	case "json", "yaml":
+		return pp.object(asPod(p))
+	case "name":
+		_, err := fmt.Fprintf(pp.out, "pod/%s\n", p.Metadata.Name)
+		return err
+	}
+	pp.addHeader()
+	pp.table.Add(c...)
+	return pp.table.Flush()
+}
+
+// object prints one JSON or YAML document, kubectl's way: JSON indented by four spaces,
+// YAML documents separated by "---" when several follow each other.
+func (pp *podPrinter) object(v any) error {
+	var b []byte
+	var err error
+	if pp.format == "json" {
+		b, err = json.MarshalIndent(v, "", "    ")
+		b = append(b, '\n')
+	} else {
+		b, err = yaml.Marshal(v)
+		if pp.printed > 0 {
+			b = append([]byte("---\n"), b...)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	pp.printed++
+	_, err = pp.out.Write(b)
+	return err
+}
+
+// asPod returns the pod with its type meta, as the API server serves it.
+func asPod(p *api.Pod) *api.Pod {
+	q := *p
+	if q.APIVersion == "" {
+		q.APIVersion = "v1"
+	}
+	if q.Kind == "" {
+		q.Kind = "Pod"
+	}
+	return &q
+}
+
+// kubeList is a v1 List, with kubectl's member order.
+type kubeList struct {
+	APIVersion string         `json:"apiVersion"`
+	Items      []any          `json:"items"`
+	Kind       string         `json:"kind"`
+	Metadata   map[string]any `json:"metadata"`
+}
+
+func podList(list []*api.Pod) kubeList {
+	l := kubeList{APIVersion: "v1", Kind: "List", Items: []any{}, Metadata: map[string]any{"resourceVersion": ""}}
+	for _, p := range list {
+		l.Items = append(l.Items, asPod(p))
+	}
+	return l
+}
+
+// noResources is kubectl's message for an empty listing, on stderr.
+func noResources(o getOptions) {
+	if o.allNamespaces {
+		fmt.Fprintln(os.Stderr, "No resources found")
+	} else {
+		fmt.Fprintf(os.Stderr, "No resources found in %s namespace.\n", o.namespace)
+	}
+}
+
+func getPods(cfg state.Config, o getOptions, names []string) error {
+	if o.allNamespaces && len(names) > 0 {
+		return badInput(errors.New("get: a resource cannot be retrieved by name across all namespaces"))
+	}
+	pp, err := newPodPrinter(os.Stdout, o.output, o.allNamespaces)
+	if err != nil {
+		return err
+	}
+	var shown []*api.Pod
+	var errs []error
+	if len(names) == 0 {
+		all, err := pods.List(cfg)
 		if err != nil {
-			continue
+			return &exitError{exitFailed, fmt.Errorf("get pods: %w", err)}
 		}
-		os.Stdout.Write(r.Content)
-		if !r.Partial {
-			os.Stdout.Write([]byte{'\n'})
+		for _, p := range all {
+			if o.allNamespaces || p.Metadata.Namespace == o.namespace {
+				shown = append(shown, p)
+			}
 		}
+	} else {
+		for _, n := range names {
+			p, err := readPod(cfg, o.namespace, n)
+			if err != nil {
+				if !isNotFound(err) {
+					err = fmt.Errorf("get pod/%s: %w", n, err)
+				}
+				errs = append(errs, err)
+				continue
+			}
+			shown = append(shown, p)
+		}
+	}
+	switch {
+	case o.watch && (o.output == "json" || o.output == "yaml"):
+		// Watching, kubectl prints every object on its own, from the first.
+		for _, p := range shown {
+			if err := pp.update(p, false); err != nil {
+				return fmt.Errorf("get pods: %w", err)
+			}
+		}
+	case len(shown) > 0 || !pp.isTable() && len(errs) == 0:
+		if err := pp.list(shown, len(names) == 1); err != nil {
+			return fmt.Errorf("get pods: %w", err)
+		}
+	case len(names) == 0 && !o.watch:
+		noResources(o)
+	}
+	if err := reportKubectlErrors(errs...); err != nil || !o.watch {
+		return err
+	}
+	return watchPods(context.Background(), cfg, o, names, pp)
+}
+
+// watchPods prints every change of the pods selected, after the listing, until ctx ends.
+func watchPods(ctx context.Context, cfg state.Config, o getOptions, names []string, pp *podPrinter) error {
+	last := map[podID]*api.Pod{}
+	err := watchPodSet(ctx, cfg, podSetHandler{
+		filter: selectPods(o, names),
+		status: func(id podID, p *api.Pod) error {
+			last[id] = p
+			return pp.update(p, false)
+		},
+		gone: func(id podID) error {
+			p := last[id]
+			delete(last, id)
+			if p == nil {
+				return nil
+			}
+			return pp.update(p, true)
+		},
+	})
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return &exitError{exitFailed, fmt.Errorf("get pods --watch: %w", err)}
 	}
 	return nil
 }
 
-// podCommand checks the resource word of "get pods" / "delete pod" and the global flags.
-func (g *globalFlags) podCommand(verb, resource string) (state.Config, error) {
-	switch resource {
-	case "pod", "pods", "po":
-		return g.config()
+// selectPods is the filter of a listing: the namespace (or all) and the names, if any.
+func selectPods(o getOptions, names []string) func(podID) bool {
+	return func(id podID) bool {
+		if !o.allNamespaces && id.ns != o.namespace {
+			return false
+		}
+		return len(names) == 0 || slices.Contains(names, id.name)
 	}
-	return state.Config{}, badInput(fmt.Errorf("%s: unknown resource type %q (supported: pods)", verb, resource))
+}
+
+// podID names a pod.
+type podID struct{ ns, name string }
+
+func (id podID) String() string { return id.ns + "/" + id.name }
+
+// podSetHandler receives what watchPodSet sees, one call at a time; an error ends the watch.
+type podSetHandler struct {
+	filter func(podID) bool
+	status func(podID, *api.Pod) error
+	event  func(podID, api.Event) error
+	gone   func(podID) error
+}
+
+// watchPodSet follows every pod of the state directory that passes the filter, those that
+// exist and those that appear later (inotify on the pods directory), through their monitors'
+// watch streams, until ctx ends or a handler fails. Nothing is polled.
+func watchPodSet(ctx context.Context, cfg state.Config, h podSetHandler) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	podsDir := cfg.PodsDir()
+	// The directory every pod is created in: watched, it must exist.
+	if err := os.MkdirAll(podsDir, 0o700); err != nil {
+		return err
+	}
+	dw, err := pods.NewDirWatch(podsDir)
+	if err != nil {
+		return err
+	}
+	defer dw.Close()
+
+	// One follower per pod directory: a new pod of the same name is another.
+	type follower struct{ dir os.FileInfo }
+	known := map[podID]*follower{}
+	msgs := make(chan func() error)
+	// Reports of a follower whose pod is gone are dropped.
+	send := func(id podID, f *follower, fn func() error) {
+		select {
+		case msgs <- func() error {
+			if known[id] != f {
+				return nil
+			}
+			return fn()
+		}:
+		case <-ctx.Done():
+		}
+	}
+	scan := func() error {
+		ents, err := os.ReadDir(podsDir)
+		if err != nil {
+			return err
+		}
+		present := map[podID]bool{}
+		for _, e := range ents {
+			ns, name, ok := state.ParsePodKey(e.Name())
+			id := podID{ns, name}
+			if !ok || !e.IsDir() || (h.filter != nil && !h.filter(id)) {
+				continue
+			}
+			dir := filepath.Join(podsDir, e.Name())
+			fi, err := os.Stat(dir)
+			if err != nil {
+				continue
+			}
+			present[id] = true
+			if f := known[id]; f != nil && os.SameFile(f.dir, fi) {
+				continue
+			} else if f != nil && h.gone != nil {
+				// Removed and created anew between two looks.
+				if err := h.gone(id); err != nil {
+					return err
+				}
+			}
+			f := &follower{dir: fi}
+			known[id] = f
+			var status func(*api.Pod)
+			if h.status != nil {
+				status = func(p *api.Pod) { send(id, f, func() error { return h.status(id, p) }) }
+			}
+			var event func(api.Event)
+			if h.event != nil {
+				event = func(e api.Event) { send(id, f, func() error { return h.event(id, e) }) }
+			}
+			go followPod(ctx, dir, status, event)
+		}
+		for id := range known {
+			if !present[id] {
+				delete(known, id)
+				if h.gone != nil {
+					if err := h.gone(id); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		return nil
+	}
+	if err := scan(); err != nil {
+		return err
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case fn := <-msgs:
+			if err := fn(); err != nil {
+				return err
+			}
+		case <-dw.C:
+			if _, err := os.Stat(podsDir); err != nil {
+				return fmt.Errorf("watch %s: %w", podsDir, err)
+			}
+			if err := scan(); err != nil {
+				return err
+			}
+		}
+	}
 }

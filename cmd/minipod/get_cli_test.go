@@ -154,7 +154,7 @@ func TestExecuteExitCodes(t *testing.T) {
 		{name: "get pods, none", args: []string{"get", "pods", sd}, want: 0, wantStderr: "No resources found"},
 		{name: "get po all namespaces", args: []string{"get", "po", "-A", sd}, want: 0, wantStderr: "No resources found"},
 		{name: "get pods json", args: []string{"get", "pods", "-o", "json", sd}, want: 0, wantStdout: `"kind": "List"`},
-		{name: "get pods bad output", args: []string{"get", "pods", "-o", "yaml", sd}, want: 2, wantStderr: "yaml"},
+		{name: "get pods bad output", args: []string{"get", "pods", "-o", "jsonpath", sd}, want: 2, wantStderr: "jsonpath"},
 		{name: "get pods, unreadable state", args: []string{"get", "pods", "--state-dir=" + broken}, want: 1, wantStderr: "pods"},
 		{name: "delete missing pod", args: []string{"delete", "pod", "nope", sd}, want: 1, wantStderr: "nope"},
 		{name: "delete negative grace", args: []string{"delete", "pod", "nope", "--grace-period=-1", sd}, want: 2, wantStderr: "--grace-period"},
