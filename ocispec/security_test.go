@@ -306,3 +306,22 @@ func allowed(sp *specs.LinuxSeccomp, name string) bool {
 func hasOpt(s *specs.Spec, dst, opt string) bool {
 	return slices.Contains(mount(s, dst).Options, opt)
 }
+
+func TestHostDevices(t *testing.T) {
+	devs, err := HostDevices("/dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range devs {
+		if d.Path == "/dev/null" {
+			if d.Type != "c" || d.Major != 1 || d.Minor != 3 || d.FileMode == nil || *d.FileMode&0o666 != 0o666 {
+				t.Errorf("/dev/null = %+v", d)
+			}
+			return
+		}
+		if strings.HasPrefix(d.Path, "/dev/pts/") || d.Path == "/dev/console" {
+			t.Errorf("%s listed", d.Path)
+		}
+	}
+	t.Errorf("/dev/null not among %d host devices", len(devs))
+}

@@ -49,8 +49,10 @@ func Setup(rec *state.Record) (*Sandbox, error) {
 	g.Go(func() error { return createCgroup(rec.CgroupPath()) })
 	g.Go(func() error { return mountShm(shmPath(rec)) })
 	g.Go(func() (err error) {
-		sb.Volumes, err = volume.Setup(volumesDir(rec), rec.Pod.Spec.Volumes)
-		return err
+		if sb.Volumes, err = volume.Setup(volumesDir(rec), rec.Pod.Spec.Volumes); err != nil {
+			return err
+		}
+		return volume.ApplyFSGroup(sb.Volumes, rec.Pod.Spec.Volumes, rec.Pod.Spec.SecurityContext)
 	})
 	g.Go(func() (err error) {
 		if sb.Network, err = netns.Setup(rec.Config.Network(), rec.SandboxID()); err != nil {
