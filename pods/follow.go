@@ -1,10 +1,13 @@
 package pods
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -38,6 +41,9 @@ func Follow(ctx context.Context, dir string, f Follower) (*api.Pod, error) {
 	}
 	w, err := watch(ctx, dir)
 	if err != nil {
+		if p := ended(dir, f); p != nil {
+			return p, nil
+		}
 		return nil, err
 	}
 	defer w.Close()
@@ -76,6 +82,28 @@ func Follow(ctx context.Context, dir string, f Follower) (*api.Pod, error) {
 			call(func() { f.Event(*ev.Event) })
 		}
 	}
+}
+
+// ended reports what a monitor that ended before it could be watched (a pod it refused
+// at once) left behind: its events and final status, which it returns; nil if there is none.
+func ended(dir string, f Follower) *api.Pod {
+	if state.MonitorAlive(dir) {
+		return nil
+	}
+	p, err := state.ReadStatus(dir)
+	if err != nil {
+		return nil
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, state.EventsFile)); err == nil {
+		for _, line := range bytes.Split(b, []byte{'\n'}) {
+			var e api.Event
+			if json.Unmarshal(line, &e) == nil {
+				f.Event(e)
+			}
+		}
+	}
+	f.Status(p)
+	return p
 }
 
 // watch opens the monitor's watch stream. A monitor that is starting may not listen yet: the
