@@ -66,6 +66,11 @@ func Setup(rec *state.Record) (*Sandbox, error) {
 	if err := writeEtcFiles(etcDir(rec), rec.Config.ResolvConf, sb.Network.IP.String(), sb.hostname); err != nil {
 		return nil, err
 	}
+	if hasPrivileged(&rec.Pod) {
+		if err := pinSysfs(rec, sb.Network.NetNSPath); err != nil {
+			return nil, err
+		}
+	}
 	return sb, nil
 }
 
