@@ -21,6 +21,10 @@ func SetDefaults(p *Pod) {
 	if p.Spec.RestartPolicy == "" {
 		p.Spec.RestartPolicy = RestartPolicyAlways
 	}
+	syncSeccompAnnotations(p)
+	if p.Spec.SecurityContext == nil {
+		p.Spec.SecurityContext = &PodSecurityContext{}
+	}
 	if p.Spec.TerminationGracePeriodSeconds == nil {
 		grace := int64(30)
 		p.Spec.TerminationGracePeriodSeconds = &grace

@@ -264,7 +264,7 @@ spec:
 
 	// Unknown and unsupported fields.
 	{name: "unknown vs unsupported", in: pod(
-		"    securityContext: {runAsUser: 1}",
+		"    volumeDevices: [{name: v, devicePath: /dev/v}]",
 		"    imagePullPolcy: Always",
 		"  - name: b",
 		"    image: b",
@@ -276,7 +276,7 @@ spec:
 	), want: []string{
 		`extra: unknown field "extra" (not a Kubernetes Pod field)`,
 		`spec.containers[0].imagePullPolcy: unknown field "imagePullPolcy"`,
-		`spec.containers[0].securityContext: not supported yet`,
+		`spec.containers[0].volumeDevices: not supported yet`,
 		`spec.containers[1].Image: unknown field "Image"`,
 		`spec.contaners: unknown field "contaners"`,
 		`spec.hostNetwork: not supported yet`,

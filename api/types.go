@@ -44,13 +44,15 @@ const (
 )
 
 type PodSpec struct {
-	InitContainers                []Container   `json:"initContainers,omitempty"`
-	Containers                    []Container   `json:"containers"`
-	Volumes                       []Volume      `json:"volumes,omitempty"`
-	RestartPolicy                 RestartPolicy `json:"restartPolicy,omitempty"`
-	TerminationGracePeriodSeconds *int64        `json:"terminationGracePeriodSeconds,omitempty"`
-	ActiveDeadlineSeconds         *int64        `json:"activeDeadlineSeconds,omitempty"`
-	Hostname                      string        `json:"hostname,omitempty"`
+	InitContainers                []Container         `json:"initContainers,omitempty"`
+	Containers                    []Container         `json:"containers"`
+	Volumes                       []Volume            `json:"volumes,omitempty"`
+	RestartPolicy                 RestartPolicy       `json:"restartPolicy,omitempty"`
+	TerminationGracePeriodSeconds *int64              `json:"terminationGracePeriodSeconds,omitempty"`
+	ActiveDeadlineSeconds         *int64              `json:"activeDeadlineSeconds,omitempty"`
+	Hostname                      string              `json:"hostname,omitempty"`
+	SecurityContext               *PodSecurityContext `json:"securityContext,omitempty"`
+	HostUsers                     *bool               `json:"hostUsers,omitempty"`
 }
 
 type PullPolicy string
@@ -93,6 +95,7 @@ type Container struct {
 	Stdin                    bool                     `json:"stdin,omitempty"`
 	StdinOnce                bool                     `json:"stdinOnce,omitempty"`
 	TTY                      bool                     `json:"tty,omitempty"`
+	SecurityContext          *SecurityContext         `json:"securityContext,omitempty"`
 }
 
 // IsSidecar reports whether an init container is a sidecar (restartPolicy: Always).
@@ -329,6 +332,7 @@ type ContainerStatus struct {
 	ImageID      string         `json:"imageID"`
 	ContainerID  string         `json:"containerID,omitempty"`
 	Started      *bool          `json:"started,omitempty"`
+	User         *ContainerUser `json:"user,omitempty"`
 }
 
 func NewTime(t time.Time) Time { return Time{t.UTC().Truncate(time.Second)} }

@@ -26,6 +26,7 @@ func Validate(p *Pod) error {
 	errs := &InvalidError{}
 	errs.add(validateMeta(&p.Metadata, field.NewPath("metadata"))...)
 	errs.add(validateSpec(&p.Spec, field.NewPath("spec"))...)
+	errs.add(validateSecurity(p)...)
 	return errs.orNil()
 }
 

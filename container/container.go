@@ -95,6 +95,10 @@ type Instance struct {
 	stdio  *stdio
 	oom    <-chan struct{}
 	exited chan struct{} // closed once the process is reaped and the exit recorded
+	// starting is held by Start while libcontainer lets the process exec, and by reap
+	// before it destroys the libcontainer container: a process that dies right after
+	// Create (a seccomp profile refusing what runc needs) must not be destroyed under Exec.
+	starting sync.Mutex
 
 	mu    sync.Mutex
 	state State

@@ -7,10 +7,14 @@ import (
 
 // Start lets a created instance execute the user's program (runc start).
 func (i *Instance) Start() error {
+	i.starting.Lock()
 	if st := i.State().Status; st != Created {
+		i.starting.Unlock()
 		return fmt.Errorf("start container %s: %w: %s", i.cfg.ID, ErrWrongState, st)
 	}
-	if err := i.lc.Exec(); err != nil {
+	err := i.lc.Exec()
+	i.starting.Unlock()
+	if err != nil {
 		return fmt.Errorf("start container %s: %w", i.cfg.ID, err)
 	}
 	// A memory limit may kill it from now on: watch for that (libcontainer, cgroup v1 or v2).

@@ -29,10 +29,12 @@ func (i *Instance) reap() {
 	default:
 	}
 	// Destroy reads nothing the exit needs; counters would have to be read before it.
+	i.starting.Lock()
 	i.lc.Destroy()
 	unmount.Tree(i.cfg.Dir)
 	i.update(func(s *State) {
 		s.Status, s.FinishedAt, s.Exit = Exited, finished, exit
 	})
+	i.starting.Unlock()
 	close(i.exited)
 }

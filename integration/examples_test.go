@@ -18,7 +18,7 @@ import (
 // Kubernetes documentation example names: same name, behaving as the example needs.
 type exampleImage struct {
 	names   []string
-	files   map[string]string // path in the image -> content (executable when it starts with #!)
+	files   map[string]string // path in the image -> content (executable when it starts with #! or is an ELF binary)
 	changes []string          // image config, as `minipod image import --change`
 }
 
@@ -70,16 +70,19 @@ exit $rc
 }
 
 // buildExampleImages imports the stand-in images into the env's image store.
-func buildExampleImages(t *testing.T, e *env) {
+func buildExampleImages(t *testing.T, e *env) { buildImages(t, e, "image", exampleImages) }
+
+// buildImages imports stand-in images, each built in <env>/<prefix><index>.
+func buildImages(t *testing.T, e *env, prefix string, images []exampleImage) {
 	t.Helper()
-	for i, img := range exampleImages {
-		dir := filepath.Join(e.dir, fmt.Sprintf("image%d", i))
+	for i, img := range images {
+		dir := filepath.Join(e.dir, fmt.Sprintf("%s%d", prefix, i))
 		if out, err := exec.Command("cp", "-a", rootfsDir, dir).CombinedOutput(); err != nil {
 			t.Fatalf("copy rootfs: %v %s", err, out)
 		}
 		for p, content := range img.files {
 			mode := os.FileMode(0o644)
-			if strings.HasPrefix(content, "#!") {
+			if strings.HasPrefix(content, "#!") || strings.HasPrefix(content, "\x7fELF") {
 				mode = 0o755
 			}
 			full := filepath.Join(dir, p)

@@ -187,6 +187,9 @@ func (m *monitor) podGracePeriod() time.Duration {
 // one at a time, each to completion (a sidecar only until it has started); then the regular
 // containers; when those have all finished, the sidecars are stopped.
 func (m *monitor) run() error {
+	if !m.admit() {
+		return nil
+	}
 	m.mu.Lock()
 	spec := &m.pod.Spec
 	for i := range spec.InitContainers {

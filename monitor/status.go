@@ -40,6 +40,7 @@ func (w *worker) setRunning(inst *container.Instance, attempt int32) {
 	cs.State = api.ContainerState{Running: &api.ContainerStateRunning{StartedAt: api.NewTime(inst.State().StartedAt)}}
 	cs.RestartCount = attempt
 	cs.ContainerID = "minipod://" + inst.ID()
+	cs.User = w.user
 	w.inst = inst
 	started := w.c.StartupProbe == nil
 	*cs.Started = started

@@ -55,6 +55,7 @@ type worker struct {
 	killing    bool                   // the current instance is being killed (stop, liveness, postStart)
 	probes     *probes                // of the current instance
 	probers    map[probe.Kind]*prober // kept across instances, like the kubelet's workers
+	user       *api.ContainerUser     // the identity of the last instance created
 }
 
 func newWorker(m *monitor, c *api.Container, k kind, index int) *worker {
@@ -165,6 +166,14 @@ func (w *worker) runOnce(img *image.Image, attempt int32, first func()) *api.Con
 	}
 	begin := time.Now()
 	inst, err := w.create(img, attempt)
+	// What the kubelet reports as CreateContainerConfigError or CreateContainerError is
+	// tried again at its next sync, with nothing created and no restart counted.
+	for ce := asCreateError(err); ce != nil; ce = asCreateError(err) {
+		if !w.createFailed(ce, first) {
+			return nil
+		}
+		inst, err = w.create(img, attempt)
+	}
 	if err != nil {
 		w.event(api.EventWarning, "Failed", "Error: "+err.Error())
 		term := startError(err, m.rec.ContainerID(w.c.Name, attempt))
@@ -210,13 +219,17 @@ func (w *worker) create(img *image.Image, attempt int32) (*container.Instance, e
 		return nil, err
 	}
 	imgCfg := ocispec.ImageConfig(img.Config)
+	host, err := w.hostSecurity(imgCfg)
+	if err != nil {
+		return nil, err
+	}
 	id := rec.ContainerID(w.c.Name, attempt)
 	paths := sandbox.InstancePaths(rec, id)
 	m.mu.Lock()
 	w.stopSignal = ocispec.StopSignal(imgCfg)
-	w.created = true
 	m.mu.Unlock()
-	return container.Create(container.Config{
+	var user *api.ContainerUser
+	inst, err := container.Create(container.Config{
 		Paths:       paths,
 		ID:          id,
 		Name:        w.c.Name,
@@ -240,6 +253,7 @@ func (w *worker) create(img *image.Image, attempt int32) (*container.Instance, e
 				Cgroup:    rec.CgroupPath() + "/" + id,
 				Sandbox:   m.sb.Spec(),
 				Volumes:   volumes,
+				Host:      host,
 			}
 			if w.c.TerminationMessagePath != "" {
 				// Like the kubelet: a file the container may write (whatever its user),
@@ -252,9 +266,22 @@ func (w *worker) create(img *image.Image, attempt int32) (*container.Instance, e
 					return nil, fmt.Errorf("create termination log: %w", err)
 				}
 			}
-			return ocispec.Generate(in)
+			s, err := ocispec.Generate(in)
+			if err == nil {
+				u := s.Process.User
+				user = containerUser(u.UID, u.GID, u.AdditionalGids)
+			}
+			return s, err
 		},
 	})
+	// A spec that cannot be built is a container containerd never created.
+	if err == nil || asCreateError(err) == nil {
+		m.mu.Lock()
+		w.created = true
+		w.user = user
+		m.mu.Unlock()
+	}
+	return inst, err
 }
 
 func terminationLogPath(p container.Paths) string { return filepath.Join(p.Dir, "termination-log") }

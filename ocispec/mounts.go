@@ -2,6 +2,8 @@ package ocispec
 
 import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/minipod/minipod/api"
 )
 
 // systemMounts are containerd's defaults (pkg/oci/mounts.go), with /sys/fs/cgroup read-only.
@@ -27,13 +29,20 @@ func withMounts(s *specs.Spec, in *Input) error {
 	} else {
 		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/dev/shm", Type: "tmpfs", Source: "shm", Options: []string{"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}})
 	}
-	for _, f := range []struct{ src, dst string }{
-		{sb.EtcHosts, "/etc/hosts"},
-		{sb.EtcHostname, "/etc/hostname"},
-		{sb.EtcResolvConf, "/etc/resolv.conf"},
+	// With a read-only root filesystem, containerd binds /etc/hostname and /etc/resolv.conf
+	// read-only (linuxContainerMounts); /etc/hosts is the kubelet's, always writable.
+	sc := api.EffectiveSecurityContext(&in.Pod.Spec, in.Container)
+	ro := sc.ReadOnlyRootFilesystem != nil && *sc.ReadOnlyRootFilesystem
+	for _, f := range []struct {
+		src, dst string
+		ro       bool
+	}{
+		{sb.EtcHosts, "/etc/hosts", false},
+		{sb.EtcHostname, "/etc/hostname", ro},
+		{sb.EtcResolvConf, "/etc/resolv.conf", ro},
 	} {
 		if f.src != "" {
-			s.Mounts = append(s.Mounts, bind(Mount{Source: f.src, Destination: f.dst}))
+			s.Mounts = append(s.Mounts, bind(Mount{Source: f.src, Destination: f.dst, ReadOnly: f.ro}))
 		}
 	}
 	for _, m := range in.Volumes {

@@ -5,11 +5,13 @@
 //
 // Generation applies small options to a base spec, one file per concern: process.go (command,
 // args, env, working directory merged with the image config), user.go, mounts.go,
-// namespaces.go, security.go, resources.go. A Kubernetes field becomes one option, or one
+// namespaces.go, security.go, seccomp.go, resources.go. A Kubernetes field becomes one option, or one
 // case in one, and one table test.
 package ocispec
 
 import (
+	"errors"
+
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/minipod/minipod/api"
@@ -62,22 +64,27 @@ type Input struct {
 	// TerminationLog is the host file bound at the container's terminationMessagePath;
 	// empty for none.
 	TerminationLog string
+	// Host is what the container's security settings take from the host.
+	Host Host
 }
 
 // option applies one concern of the container to the spec.
 type option func(s *specs.Spec, in *Input) error
 
-// options run in order: the user needs the process, the mounts need nothing else.
+// options run in order: the user needs the process, security the mounts, seccomp the
+// capabilities.
 var options = []option{
 	withProcess,
 	withUser,
 	withMounts,
 	withNamespaces,
 	withSecurity,
+	withSeccomp,
 	withResources,
 }
 
-// Generate returns the OCI runtime spec of one container. Errors name the field at fault.
+// Generate returns the OCI runtime spec of one container. Errors are *CreateError and name
+// the field at fault.
 func Generate(in *Input) (*specs.Spec, error) {
 	s := &specs.Spec{
 		Version: specs.Version,
@@ -87,6 +94,11 @@ func Generate(in *Input) (*specs.Spec, error) {
 	}
 	for _, o := range options {
 		if err := o(s, in); err != nil {
+			// containerd fails CreateContainer when it cannot build the spec.
+			var ce *CreateError
+			if !errors.As(err, &ce) {
+				err = &CreateError{Reason: ReasonCreateContainerError, Message: err.Error()}
+			}
 			return nil, err
 		}
 	}

@@ -33,7 +33,7 @@ func TestGenerate(t *testing.T) {
 		ok   bool
 	}{
 		{"args", slices.Equal(s.Process.Args, []string{"sh", "-c", "true"})},
-		{"no_new_privs", s.Process.NoNewPrivileges},
+		{"no no_new_privs unless asked", !s.Process.NoNewPrivileges},
 		{"runs as root uid 0", s.Process.User.UID == 0 && s.Process.User.GID == 0},
 		{"default caps only", slices.Equal(s.Process.Capabilities.Bounding, DefaultCapabilities) && !slices.Contains(s.Process.Capabilities.Bounding, "CAP_SYS_ADMIN")},
 		{"no ambient or inheritable caps", len(s.Process.Capabilities.Ambient) == 0 && len(s.Process.Capabilities.Inheritable) == 0},

@@ -1,11 +1,14 @@
 package pods
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sync"
 
 	"github.com/minipod/minipod/api"
@@ -36,11 +39,15 @@ func Follow(ctx context.Context, dir string, f Follower) (*api.Pod, error) {
 		fn()
 	}
 	w, st, err := Watch(ctx, dir)
+	if err == nil && w == nil {
+		// It ended before it could be watched (a pod it refused at once): what it left.
+		if p := ended(dir, f); p != nil {
+			return p, nil
+		}
+		err = fmt.Errorf("follow pod: its monitor is not running (%s)", st)
+	}
 	if err != nil {
 		return nil, err
-	}
-	if w == nil {
-		return nil, fmt.Errorf("follow pod: its monitor is not running (%s)", st)
 	}
 	defer w.Close()
 	rec, err := state.ReadRecord(dir)
@@ -78,6 +85,28 @@ func Follow(ctx context.Context, dir string, f Follower) (*api.Pod, error) {
 			call(func() { f.Event(*ev.Event) })
 		}
 	}
+}
+
+// ended reports what a monitor that ended before it could be watched (a pod it refused
+// at once) left behind: its events and final status, which it returns; nil if there is none.
+func ended(dir string, f Follower) *api.Pod {
+	if state.MonitorAlive(dir) {
+		return nil
+	}
+	p, err := state.ReadStatus(dir)
+	if err != nil {
+		return nil
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, state.EventsFile)); err == nil {
+		for _, line := range bytes.Split(b, []byte{'\n'}) {
+			var e api.Event
+			if json.Unmarshal(line, &e) == nil {
+				f.Event(e)
+			}
+		}
+	}
+	f.Status(p)
+	return p
 }
 
 // logFollowers follow each container's log, attempt after attempt, as the statuses say

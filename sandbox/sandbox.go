@@ -49,8 +49,10 @@ func Setup(rec *state.Record) (*Sandbox, error) {
 	g.Go(func() error { return createCgroup(rec.CgroupPath()) })
 	g.Go(func() error { return mountShm(shmPath(rec)) })
 	g.Go(func() (err error) {
-		sb.Volumes, err = volume.Setup(volumesDir(rec), rec.Pod.Spec.Volumes)
-		return err
+		if sb.Volumes, err = volume.Setup(volumesDir(rec), rec.Pod.Spec.Volumes); err != nil {
+			return err
+		}
+		return volume.ApplyFSGroup(sb.Volumes, rec.Pod.Spec.Volumes, rec.Pod.Spec.SecurityContext)
 	})
 	g.Go(func() (err error) {
 		if sb.Network, err = netns.Setup(rec.Config.Network(), rec.SandboxID()); err != nil {
@@ -63,6 +65,11 @@ func Setup(rec *state.Record) (*Sandbox, error) {
 	}
 	if err := writeEtcFiles(etcDir(rec), rec.Config.ResolvConf, sb.Network.IP.String(), sb.hostname); err != nil {
 		return nil, err
+	}
+	if hasPrivileged(&rec.Pod) {
+		if err := pinSysfs(rec, sb.Network.NetNSPath); err != nil {
+			return nil, err
+		}
 	}
 	return sb, nil
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/minipod/minipod/netns"
+	"github.com/minipod/minipod/sysctl"
 )
 
 // Config holds every host path and network setting minipod uses, so that two instances
@@ -36,6 +37,12 @@ type Config struct {
 	// flags of the same names.
 	ContainerLogMaxSize  int64 `json:"containerLogMaxSize"`
 	ContainerLogMaxFiles int   `json:"containerLogMaxFiles"`
+	// SeccompDefault makes RuntimeDefault the seccomp profile of containers that name none,
+	// as the kubelet's --seccomp-default.
+	SeccompDefault bool `json:"seccompDefault,omitempty"`
+	// AllowedUnsafeSysctls are the sysctls (or prefixes ending in *) pods may set besides the
+	// safe ones, as the kubelet's --allowed-unsafe-sysctls.
+	AllowedUnsafeSysctls []string `json:"allowedUnsafeSysctls,omitempty"`
 }
 
 // DefaultConfig returns the defaults. The subnet avoids Podman's 10.88.0.0/16 and
@@ -88,6 +95,9 @@ func (c Config) Validate() error {
 	if c.ContainerLogMaxFiles < 2 {
 		errs = append(errs, fmt.Errorf("--container-log-max-files: must be at least 2, got %d", c.ContainerLogMaxFiles))
 	}
+	if _, err := sysctl.NewAllowlist(c.AllowedUnsafeSysctls); err != nil {
+		errs = append(errs, fmt.Errorf("--allowed-unsafe-sysctls: %w", err))
+	}
 	if err := c.Network().Validate(); err != nil {
 		errs = append(errs, err)
 	}
@@ -116,6 +126,10 @@ func (c Config) NamespacesDir() string { return filepath.Join(c.StateDir, "ns") 
 
 // PodDataRoot holds each pod's data (root filesystem layers, volumes, /etc files), by uid.
 func (c Config) PodDataRoot() string { return filepath.Join(c.Root, "pods") }
+
+// SeccompDir holds the Localhost seccomp profiles pods name, as the kubelet's
+// <root-dir>/seccomp.
+func (c Config) SeccompDir() string { return filepath.Join(c.Root, "seccomp") }
 
 // ImagesDir is the image store.
 func (c Config) ImagesDir() string { return filepath.Join(c.Root, "images") }

@@ -39,6 +39,9 @@ func TestConfigValidate(t *testing.T) {
 		{"subnet too small", func(c *Config) { c.Subnet = netip.MustParsePrefix("10.9.9.0/31") }, []string{"Config.Subnet", "too small"}},
 		{"subnet too large", func(c *Config) { c.Subnet = netip.MustParsePrefix("10.0.0.0/7") }, []string{"Config.Subnet", "too large"}},
 		{"subnet host bits", func(c *Config) { c.Subnet = netip.MustParsePrefix("10.66.1.0/16") }, []string{"Config.Subnet", "10.66.0.0/16"}},
+		{"unsafe sysctls", func(c *Config) { c.AllowedUnsafeSysctls = []string{"kernel.msg*", "net.core.somaxconn"} }, nil},
+		{"unsafe sysctl not namespaced", func(c *Config) { c.AllowedUnsafeSysctls = []string{"vm.swappiness"} },
+			[]string{"--allowed-unsafe-sysctls", `"vm.swappiness" are not known to be namespaced`}},
 		{"every error reported", func(c *Config) {
 			c.StateDir, c.LogDir, c.CgroupParent, c.BackoffInitial = "s", "l", "/c", 0
 		}, []string{"--state-dir", "--log-dir", "--cgroup-parent", "--backoff-initial"}},

@@ -100,6 +100,8 @@ func newRootCmd() *cobra.Command {
 	f.StringVar(&g.logMaxSize, "container-log-max-size", "10Mi", "size at which a container log is rotated (the kubelet's flag)")
 	f.IntVar(&g.cfg.ContainerLogMaxFiles, "container-log-max-files", d.ContainerLogMaxFiles, "log files kept per container, the current one included (the kubelet's flag)")
 	f.StringSliceVar(&g.cfg.InsecureRegistries, "insecure-registry", nil, "registry (host[:port]) that may be reached over plain HTTP; localhost and 127.0.0.1 always may")
+	f.BoolVar(&g.cfg.SeccompDefault, "seccomp-default", false, "give containers that name no seccomp profile RuntimeDefault instead of Unconfined (the kubelet's flag)")
+	f.StringSliceVar(&g.cfg.AllowedUnsafeSysctls, "allowed-unsafe-sysctls", nil, "unsafe sysctls or sysctl prefixes ending in * that pods may set, besides the safe ones (the kubelet's flag)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return badInput(err) })
 
 	root.AddCommand(newRunCmd(g), newGetCmd(g), newDescribeCmd(g), newLogsCmd(g), newExecCmd(g), newAttachCmd(g), newWaitCmd(g), newDeleteCmd(g), newImageCmd(g), newMonitorCmd())
