@@ -49,6 +49,7 @@ type PodSpec struct {
 	TerminationGracePeriodSeconds *int64        `json:"terminationGracePeriodSeconds,omitempty"`
 	ActiveDeadlineSeconds         *int64        `json:"activeDeadlineSeconds,omitempty"`
 	Hostname                      string        `json:"hostname,omitempty"`
+	PodHostSpec                   `json:",inline"`
 }
 
 type PullPolicy string
@@ -85,6 +86,7 @@ type Container struct {
 	ReadinessProbe           *Probe                   `json:"readinessProbe,omitempty"`
 	StartupProbe             *Probe                   `json:"startupProbe,omitempty"`
 	Lifecycle                *Lifecycle               `json:"lifecycle,omitempty"`
+	ResizePolicy             []ContainerResizePolicy  `json:"resizePolicy,omitempty"`
 	TerminationMessagePath   string                   `json:"terminationMessagePath,omitempty"`
 	TerminationMessagePolicy TerminationMessagePolicy `json:"terminationMessagePolicy,omitempty"`
 	ImagePullPolicy          PullPolicy               `json:"imagePullPolicy,omitempty"`
