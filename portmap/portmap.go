@@ -75,9 +75,9 @@ const (
 // whole at every Setup.
 var podChains = []string{chainHostIPPorts, chainHostPorts, chainMasquerading}
 
-// Setup makes the installation's NAT current (table, chains, masquerading of the subnet,
-// IPv4 forwarding) and adds the pod's host ports, in one transaction. The pod's rules must not
-// exist yet (Teardown first when unsure).
+// Setup makes sure the installation's NAT is in place (table, chains, masquerading of the
+// subnet, IPv4 forwarding) and adds the pod's host ports, in one transaction. The pod's rules
+// must not exist yet (Teardown first when unsure).
 func Setup(cfg Config, pod Pod) error {
 	if !cfg.Subnet.Addr().Is4() || !pod.IP.Is4() {
 		return fmt.Errorf("portmap: IPv4 only (subnet %s, pod %s)", cfg.Subnet, pod.IP)
@@ -100,10 +100,23 @@ func Setup(cfg Config, pod Pod) error {
 		return fmt.Errorf("portmap: %w", err)
 	}
 	t := table(cfg.Bridge)
-	c.AddTable(t)
-	chains := addChains(c, t)
-	for _, r := range baseRules(cfg) {
-		c.AddRule(&nftables.Rule{Table: t, Chain: chains[r.chain], Exprs: r.exprs})
+	// Adding a table or chain costs the kernel some 10 ms even when it exists, a rule well
+	// under one: the installation's part is written only when its marker is missing.
+	chains := map[string]*nftables.Chain{}
+	for _, name := range append(slices.Clone(podChains), chainPrerouting, chainOutput, chainPostrouting, chainInput) {
+		chains[name] = &nftables.Chain{Table: t, Name: name}
+	}
+	if !installed(c, t, cfg) {
+		c.AddTable(t)
+		chains = addChains(c, t)
+		marker := userdata.AppendString(nil, userdata.TypeComment, markerComment(cfg))
+		for _, r := range baseRules(cfg) {
+			rule := &nftables.Rule{Table: t, Chain: chains[r.chain], Exprs: r.exprs}
+			if r.marker {
+				rule.UserData = marker
+			}
+			c.AddRule(rule)
+		}
 	}
 	tag := userdata.AppendString(nil, userdata.TypeComment, Tag(pod.ID, time.Now()))
 	for _, r := range podRules(pod) {
@@ -113,6 +126,24 @@ func Setup(cfg Config, pod Pod) error {
 		return fmt.Errorf("portmap: set up table %s for sandbox %s: %w", t.Name, pod.ID, err)
 	}
 	return nil
+}
+
+// markerComment is on the installation's masquerading rule: its presence says the base
+// chains are current for this subnet.
+func markerComment(cfg Config) string { return "minipod masquerade " + cfg.Subnet.Masked().String() }
+
+// installed reports whether the installation's chains and rules are in place.
+func installed(c *nftables.Conn, t *nftables.Table, cfg Config) bool {
+	rules, err := c.GetRules(t, &nftables.Chain{Table: t, Name: chainPostrouting})
+	if err != nil {
+		return false
+	}
+	for _, r := range rules {
+		if comment(r) == markerComment(cfg) {
+			return true
+		}
+	}
+	return false
 }
 
 // Teardown removes the rules of sandbox id. A missing table or rule is not an error.
@@ -249,8 +280,9 @@ func addChains(c *nftables.Conn, t *nftables.Table) map[string]*nftables.Chain {
 }
 
 type rule struct {
-	chain string
-	exprs []expr.Any
+	chain  string
+	exprs  []expr.Any
+	marker bool // carries markerComment
 }
 
 // baseRules are the installation's rules:
@@ -268,23 +300,23 @@ func baseRules(cfg Config) []rule {
 	var rules []rule
 	for _, chain := range []string{chainPrerouting, chainOutput} {
 		for _, target := range []string{chainHostIPPorts, chainHostPorts} {
-			rules = append(rules, rule{chain, concat(localDest(), jump(target))})
+			rules = append(rules, rule{chain, concat(localDest(), jump(target)), false})
 		}
 	}
 	subnet := cfg.Subnet.Masked()
 	multicast := netip.MustParsePrefix("224.0.0.0/4")
 	rules = append(rules,
-		rule{chainPostrouting, jump(chainMasquerading)},
+		rule{chainPostrouting, jump(chainMasquerading), false},
 		rule{chainPostrouting, concat(
 			prefixMatch(offSaddr, subnet, expr.CmpOpEq),
 			prefixMatch(offDaddr, subnet, expr.CmpOpNeq),
 			prefixMatch(offDaddr, multicast, expr.CmpOpNeq),
-			[]expr.Any{&expr.Masq{}})},
+			[]expr.Any{&expr.Masq{}}), true},
 		rule{chainInput, concat(
 			ifname(cfg.Bridge),
 			prefixMatch(offDaddr, netip.MustParsePrefix("127.0.0.0/8"), expr.CmpOpEq),
 			notDNAT(),
-			[]expr.Any{&expr.Verdict{Kind: expr.VerdictDrop}})},
+			[]expr.Any{&expr.Verdict{Kind: expr.VerdictDrop}}), false},
 	)
 	return rules
 }
@@ -309,12 +341,12 @@ func podRules(pod Pod) []rule {
 		if m.HostIP.IsValid() && !m.HostIP.IsUnspecified() {
 			chain, match = chainHostIPPorts, addrMatch(offDaddr, m.HostIP)
 		}
-		rules = append(rules, rule{chain, concat(match, portMatch(m.Protocol, m.HostPort), dnat(pod.IP, m.ContainerPort))})
+		rules = append(rules, rule{chain, concat(match, portMatch(m.Protocol, m.HostPort), dnat(pod.IP, m.ContainerPort)), false})
 	}
 	masq := []expr.Any{&expr.Masq{}}
 	rules = append(rules,
-		rule{chainMasquerading, concat(addrMatch(offSaddr, pod.IP), addrMatch(offDaddr, pod.IP), masq)},
-		rule{chainMasquerading, concat(addrMatch(offSaddr, netip.MustParseAddr("127.0.0.1")), addrMatch(offDaddr, pod.IP), masq)},
+		rule{chainMasquerading, concat(addrMatch(offSaddr, pod.IP), addrMatch(offDaddr, pod.IP), masq), false},
+		rule{chainMasquerading, concat(addrMatch(offSaddr, netip.MustParseAddr("127.0.0.1")), addrMatch(offDaddr, pod.IP), masq), false},
 	)
 	return rules
 }

@@ -140,6 +140,16 @@ func setupTeardown(t *testing.T) {
 	if err := RemoveTable(cfg.Bridge); err != nil {
 		t.Fatal(err)
 	}
+	// The installation's part is written again when it went (a flushed ruleset).
+	if err := Setup(cfg, other); err != nil {
+		t.Fatal(err)
+	}
+	if post, err := c.GetRules(tb, &nftables.Chain{Table: tb, Name: chainPostrouting}); err != nil || len(post) != 2 {
+		t.Errorf("after the table went: postrouting has %d rules (%v), want 2", len(post), err)
+	}
+	if err := RemoveTable(cfg.Bridge); err != nil {
+		t.Fatal(err)
+	}
 	if err := RemoveTable(cfg.Bridge); err != nil {
 		t.Errorf("second RemoveTable: %v", err)
 	}
