@@ -321,7 +321,7 @@ func TestHostPID(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	pid := os.Getpid()
-	p := newPod("hostpid", api.RestartPolicyNever, sh("c", fmt.Sprintf("cat /proc/%d/cmdline | tr '\\0' ' '; echo; ls /proc | grep -c '^[0-9]'", pid)))
+	p := newPod("hostpid", api.RestartPolicyNever, sh("c", fmt.Sprintf("cat /proc/%d/cmdline | tr '\\0' ' '; echo; set -- /proc/[0-9]*; echo $#", pid)))
 	p.Spec.HostPID = true
 	r := e.run(manifest(p))
 	if code := r.wait(t, 60*time.Second); code != 0 {
