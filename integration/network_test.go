@@ -379,6 +379,16 @@ func TestShareProcessNamespace(t *testing.T) {
 	if sleeps != 2 {
 		t.Errorf("%d `sleep 3600` seen, want both containers'; ps:\n%s", sleeps, out)
 	}
+	// The reaper is the sandbox's: it goes with the pod even when the monitor died first.
+	if err := exec.Command("kill", "-KILL", strconv.Itoa(monitorPID(t, e, "shared"))).Run(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); state.MonitorAlive(e.podDir("default", "shared")); {
+		if time.Now().After(deadline) {
+			t.Fatal("monitor still alive")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	e.deletePod(t, "shared")
 	assertNoLeaks(t, e) // the reaper included: its command line names the env's state dir
 }
