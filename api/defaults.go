@@ -34,6 +34,7 @@ func SetDefaults(p *Pod) {
 			setContainerDefaults(&list[i])
 		}
 	}
+	setHostDefaults(&p.Spec)
 }
 
 // setContainerDefaults is SetDefaults_Container, SetDefaults_ContainerPort, SetDefaults_Probe

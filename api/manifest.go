@@ -183,14 +183,7 @@ func checkTypeMeta(obj map[string]any) field.ErrorList {
 // because generated manifests (kubectl create/run --dry-run -o yaml, kubectl get -o yaml)
 // carry them and minipod behaves the same as with the default. Empty values need no entry:
 // those count as absent anyway (so securityContext: {} and resources: {} load).
-var acceptedDefaults = map[string]func(v any) bool{
-	"spec.schedulerName": equals("default-scheduler"),
-	// A kubelet without cluster DNS runs ClusterFirst pods with the Default policy (the
-	// host's resolv.conf), which is what minipod does.
-	"spec.dnsPolicy": func(v any) bool { return v == "ClusterFirst" || v == "Default" },
-	// Service environment variables need Services; there are none either way.
-	"spec.enableServiceLinks": func(any) bool { return true },
-}
+var acceptedDefaults = map[string]func(v any) bool{}
 
 func equals(want string) func(any) bool {
 	return func(v any) bool { return v == want }

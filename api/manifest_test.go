@@ -62,9 +62,9 @@ var loadCases = []loadCase{
 	}},
 	{name: "kubectl run output with dnsPolicy ClusterFirst",
 		in: strings.Replace(kubectlRun, "  restartPolicy:", "  dnsPolicy: ClusterFirst\n  restartPolicy:", 1)},
-	{name: "dnsPolicy None is not supported",
+	{name: "dnsPolicy None needs a dnsConfig",
 		in:   strings.Replace(kubectlRun, "  restartPolicy:", "  dnsPolicy: None\n  restartPolicy:", 1),
-		want: []string{"spec.dnsPolicy: not supported yet"}},
+		want: []string{"spec.dnsConfig: Required value: must provide `dnsConfig` when `dnsPolicy` is None"}},
 	{name: "kubernetes defaults of unsupported fields are accepted", in: pod(
 		"    terminationMessagePath: /dev/termination-log",
 		"    terminationMessagePolicy: File",
@@ -73,8 +73,11 @@ var loadCases = []loadCase{
 		"  securityContext: {}",
 	)},
 	{name: "terminationMessagePath elsewhere", in: pod("    terminationMessagePath: /tmp/log")},
-	{name: "non-default schedulerName", in: pod("  schedulerName: mine"),
-		want: []string{"spec.schedulerName: not supported yet"}},
+	{name: "non-default schedulerName", in: pod("  schedulerName: mine"), check: func(t *testing.T, p *Pod) {
+		if p.Spec.SchedulerName != "mine" {
+			t.Errorf("schedulerName %q", p.Spec.SchedulerName)
+		}
+	}},
 	{name: "empty unsupported fields count as absent", in: pod(
 		"    resources: {limits: {}}",
 		"    ports: []",
@@ -131,14 +134,14 @@ var loadCases = []loadCase{
 	}},
 	{name: "restartPolicy on a regular container", in: pod("    restartPolicy: Always"),
 		want: []string{"spec.containers[0].restartPolicy: Forbidden: may not be set for non-init containers"}},
-	{name: "port rules", in: pod("    ports: [{containerPort: 0}, {name: Http, containerPort: 70000}, {name: a, containerPort: 1}, {name: a, containerPort: 2, protocol: ICMP}, {containerPort: 3, hostPort: 8080}]"),
+	{name: "port rules", in: pod("    ports: [{containerPort: 0}, {name: Http, containerPort: 70000}, {name: a, containerPort: 1}, {name: a, containerPort: 2, protocol: ICMP}, {containerPort: 3, hostPort: 80800}]"),
 		want: []string{
 			"spec.containers[0].ports[0].containerPort: Required value",
 			`spec.containers[0].ports[1].name: Invalid value: "Http"`,
 			"spec.containers[0].ports[1].containerPort: Invalid value: 70000: must be between 1 and 65535, inclusive",
 			`spec.containers[0].ports[3].name: Duplicate value: "a"`,
 			`spec.containers[0].ports[3].protocol: Unsupported value: "ICMP"`,
-			"spec.containers[0].ports[4].hostPort: Unsupported value: 8080: not supported yet",
+			"spec.containers[0].ports[4].hostPort: Invalid value: 80800: must be between 1 and 65535, inclusive",
 		}},
 	{name: "probe rules", in: pod(
 		"    livenessProbe: {exec: {command: [x]}, httpGet: {port: 80}, successThreshold: 2, periodSeconds: -1}",
@@ -270,7 +273,7 @@ spec:
 		"    image: b",
 		"    Image: c",
 		"  contaners: []",
-		"  hostNetwork: true",
+		"  resourceClaims: [{name: x}]",
 		"  volumes: [{name: cm, configMap: {name: x}}]",
 		"extra: 1",
 	), want: []string{
@@ -279,7 +282,7 @@ spec:
 		`spec.containers[0].volumeDevices: not supported yet`,
 		`spec.containers[1].Image: unknown field "Image"`,
 		`spec.contaners: unknown field "contaners"`,
-		`spec.hostNetwork: not supported yet`,
+		`spec.resourceClaims: not supported yet`,
 		`spec.volumes[0].configMap: not supported yet`,
 		`spec.volumes[0]: Required value: must specify a volume type`,
 	}},

@@ -53,6 +53,7 @@ type PodSpec struct {
 	Hostname                      string              `json:"hostname,omitempty"`
 	SecurityContext               *PodSecurityContext `json:"securityContext,omitempty"`
 	HostUsers                     *bool               `json:"hostUsers,omitempty"`
+	PodHostSpec                   `json:",inline"`
 }
 
 type PullPolicy string
@@ -89,6 +90,7 @@ type Container struct {
 	ReadinessProbe           *Probe                   `json:"readinessProbe,omitempty"`
 	StartupProbe             *Probe                   `json:"startupProbe,omitempty"`
 	Lifecycle                *Lifecycle               `json:"lifecycle,omitempty"`
+	ResizePolicy             []ContainerResizePolicy  `json:"resizePolicy,omitempty"`
 	TerminationMessagePath   string                   `json:"terminationMessagePath,omitempty"`
 	TerminationMessagePolicy TerminationMessagePolicy `json:"terminationMessagePolicy,omitempty"`
 	ImagePullPolicy          PullPolicy               `json:"imagePullPolicy,omitempty"`

@@ -85,6 +85,7 @@ func validateSpec(s *PodSpec, fp *field.Path) field.ErrorList {
 	if s.Hostname != "" {
 		errs = append(errs, invalidEach(fp.Child("hostname"), s.Hostname, validation.IsDNS1123Label(s.Hostname))...)
 	}
+	errs = append(errs, validateHostSpec(s, fp)...)
 	return errs
 }
 
@@ -233,8 +234,7 @@ func validateContainer(c *Container, volumes, names map[string]bool, grace int64
 	return errs
 }
 
-// validatePorts is validateContainerPorts. A hostPort publishes the port on the host, which
-// minipod does not do yet.
+// validatePorts is validateContainerPorts.
 func validatePorts(ports []ContainerPort, fp *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	names := map[string]bool{}
@@ -254,13 +254,7 @@ func validatePorts(ports []ContainerPort, fp *field.Path) field.ErrorList {
 		} else {
 			errs = append(errs, invalidEach(idx.Child("containerPort"), p.ContainerPort, validation.IsValidPortNum(int(p.ContainerPort)))...)
 		}
-		if p.HostPort != 0 {
-			errs = append(errs, invalidEach(idx.Child("hostPort"), p.HostPort, validation.IsValidPortNum(int(p.HostPort)))...)
-			errs = append(errs, &field.Error{Type: field.ErrorTypeNotSupported, Field: idx.Child("hostPort").String(), BadValue: p.HostPort, Detail: "not supported yet"})
-		}
-		if p.HostIP != "" {
-			errs = append(errs, &field.Error{Type: field.ErrorTypeNotSupported, Field: idx.Child("hostIP").String(), BadValue: p.HostIP, Detail: "not supported yet"})
-		}
+		errs = append(errs, validateHostPort(p, idx)...)
 		switch p.Protocol {
 		case ProtocolTCP, ProtocolUDP, ProtocolSCTP:
 		case "":

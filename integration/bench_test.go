@@ -49,7 +49,12 @@ func BenchmarkPodStart(b *testing.B) {
 
 // measureStarts runs the 2-container pod manifest benchRounds times.
 func measureStarts(b *testing.B, e *env, manifest string) (start, stop []time.Duration) {
-	for range benchRounds {
+	return measureStartsN(b, e, manifest, benchRounds)
+}
+
+// measureStartsN runs the 2-container pod manifest n times.
+func measureStartsN(b *testing.B, e *env, manifest string, n int) (start, stop []time.Duration) {
+	for range n {
 		t0 := time.Now()
 		r := e.run(manifest)
 		path := e.statusPath("default", "bench")
@@ -228,3 +233,25 @@ func report(b *testing.B, what, unit string, d []time.Duration) {
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// BenchmarkPodStartHostPort: the 2-container pod with and without a hostPort, A/B in
+// alternating rounds, from `minipod run` to both containers running.
+func BenchmarkPodStartHostPort(b *testing.B) {
+	e := newEnv(b)
+	plain := idlePod("bench", "rootfs:"+rootfsDir)
+	withPort := strings.Replace(plain, `command: [sleep, "100000"]}`+"\n", fmt.Sprintf(`command: [sleep, "100000"], ports: [{containerPort: 80, hostPort: %d}]}`+"\n", freePort(b)), 1)
+	if withPort == plain {
+		b.Fatal("no hostPort in the manifest")
+	}
+	for range b.N {
+		var without, with []time.Duration
+		for range benchRounds / 2 {
+			s, _ := measureStartsN(b, e, plain, 1)
+			without = append(without, s...)
+			s, _ = measureStartsN(b, e, withPort, 1)
+			with = append(with, s...)
+		}
+		report(b, "2-container pod: run to all running", "ms-plain", without)
+		report(b, "  the same with a hostPort", "ms-hostport", with)
+	}
+}

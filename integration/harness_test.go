@@ -896,6 +896,7 @@ func (e *env) leaks(keepPods bool) []string {
 	for _, v := range bridgePorts(e.bridge) {
 		out = append(out, fmt.Sprintf("host veth on %s: %s", e.bridge, v))
 	}
+	out = append(out, natLeaks(e)...)
 	netnsDir := filepath.Join(e.stateDir, "netns")
 	selfBinds := 0
 	for _, l := range mountLinesUnder(e.dir) {
@@ -1116,6 +1117,7 @@ func (e *env) reboot(t testing.TB) {
 			t.Errorf("cleanup: deleting bridge %s: %v %s", e.bridge, err, out)
 		}
 	}
+	removeNAT(t, e)
 	dirs := cgroupDirsBelow(e.cgroupParent)
 	dirs = append(dirs, cgroupParentDirs(e.cgroupParent)...)
 	for _, d := range dirs {

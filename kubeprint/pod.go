@@ -32,6 +32,12 @@ func Pod(p *api.Pod, now time.Time) PodRow {
 	if st.Reason != "" {
 		reason = st.Reason
 	}
+	// A pod held by scheduling gates shows as such.
+	for _, c := range st.Conditions {
+		if c.Type == api.PodScheduled && c.Reason == "SchedulingGated" {
+			reason = "SchedulingGated"
+		}
+	}
 	sidecars := map[string]bool{}
 	for i := range p.Spec.InitContainers {
 		if p.Spec.InitContainers[i].IsSidecar() {

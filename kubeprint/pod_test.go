@@ -47,6 +47,8 @@ func TestPodStatus(t *testing.T) {
 	}{
 		{name: "running", phase: api.PodRunning, statuses: []api.ContainerStatus{running("a")}, want: "Running", wantReady: "1/1"},
 		{name: "pending, no statuses yet", phase: api.PodPending, want: "Pending", wantReady: "0/1"},
+		{name: "scheduling gated", phase: api.PodPending, want: "SchedulingGated", wantReady: "0/1",
+			conditions: []api.PodCondition{{Type: api.PodScheduled, Status: api.ConditionFalse, Reason: "SchedulingGated"}}},
 		{name: "creating", phase: api.PodPending, statuses: []api.ContainerStatus{waiting("a", "ContainerCreating")}, want: "ContainerCreating"},
 		{name: "crash loop", phase: api.PodRunning, statuses: []api.ContainerStatus{waiting("a", "CrashLoopBackOff")}, want: "CrashLoopBackOff"},
 		{name: "image pull back-off", phase: api.PodPending, statuses: []api.ContainerStatus{waiting("a", "ImagePullBackOff")}, want: "ImagePullBackOff"},

@@ -137,6 +137,8 @@ func Run(dir string, lock *os.File) error {
 		m.mu.Lock()
 		m.updateLocked()
 		m.mu.Unlock()
+	} else if len(m.pod.Spec.SchedulingGates) > 0 {
+		m.waitGated()
 	} else {
 		runErr = m.run()
 	}
@@ -284,10 +286,13 @@ func (m *monitor) setupSandbox() {
 	if err == nil {
 		m.sandboxReady = true
 		st := &m.pod.Status
-		st.PodIP = sb.Network.IP.String()
+		st.PodIP = sb.PodIP().String()
 		st.PodIPs = []api.PodIP{{IP: st.PodIP}}
-		st.HostIP = sb.Network.Gateway.String()
+		st.HostIP = sb.HostIP().String()
 		st.HostIPs = []api.HostIP{{IP: st.HostIP}}
+		for _, w := range sb.Warnings {
+			m.event(nil, api.EventWarning, "DNSConfigForming", w)
+		}
 		m.updateLocked()
 	} else {
 		m.event(nil, api.EventWarning, "FailedCreatePodSandBox", "Failed to create pod sandbox: "+err.Error())

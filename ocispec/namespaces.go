@@ -2,15 +2,31 @@ package ocispec
 
 import specs "github.com/opencontainers/runtime-spec/specs-go"
 
-// withNamespaces gives the container its own mount and PID namespaces and joins the pod's
-// network, IPC and UTS namespaces, as a CRI runtime does for a pod without host namespaces.
+// withNamespaces gives the container its own mount namespace and joins the pod's network,
+// IPC and UTS namespaces, as a CRI runtime does. A namespace the pod shares with the host is
+// left out, so the container stays in the host's: hostNetwork (with the host's UTS
+// namespace too, as containerd does), hostIPC, hostPID. The PID namespace is the container's
+// own, or the pod's shared one (shareProcessNamespace).
 func withNamespaces(s *specs.Spec, in *Input) error {
-	s.Linux.Namespaces = []specs.LinuxNamespace{
-		{Type: specs.PIDNamespace},
-		{Type: specs.MountNamespace},
-		{Type: specs.NetworkNamespace, Path: in.Sandbox.NetNS},
-		{Type: specs.IPCNamespace, Path: in.Sandbox.IPCNS},
-		{Type: specs.UTSNamespace, Path: in.Sandbox.UTSNS},
+	spec, sb := &in.Pod.Spec, in.Sandbox
+	var ns []specs.LinuxNamespace
+	switch {
+	case spec.HostPID:
+	case sb.PIDNS != "":
+		ns = append(ns, specs.LinuxNamespace{Type: specs.PIDNamespace, Path: sb.PIDNS})
+	default:
+		ns = append(ns, specs.LinuxNamespace{Type: specs.PIDNamespace})
 	}
+	ns = append(ns, specs.LinuxNamespace{Type: specs.MountNamespace})
+	if !spec.HostNetwork {
+		ns = append(ns, specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: sb.NetNS})
+	}
+	if !spec.HostIPC {
+		ns = append(ns, specs.LinuxNamespace{Type: specs.IPCNamespace, Path: sb.IPCNS})
+	}
+	if !spec.HostNetwork {
+		ns = append(ns, specs.LinuxNamespace{Type: specs.UTSNamespace, Path: sb.UTSNS})
+	}
+	s.Linux.Namespaces = ns
 	return nil
 }

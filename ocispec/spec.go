@@ -32,6 +32,9 @@ type Sandbox struct {
 	Hostname string
 	// Pinned namespaces the container joins.
 	NetNS, IPCNS, UTSNS string
+	// PIDNS is the pod's shared PID namespace (shareProcessNamespace), empty for a PID
+	// namespace of the container's own.
+	PIDNS string
 	// Shm is the pod's /dev/shm (a tmpfs owned by the pod), so that the containers sharing
 	// the IPC namespace also share POSIX shared memory; empty for a private one.
 	Shm string

@@ -11,6 +11,7 @@ import (
 	"github.com/minipod/minipod/atomicfile"
 	"github.com/minipod/minipod/container"
 	"github.com/minipod/minipod/netns"
+	"github.com/minipod/minipod/portmap"
 	"github.com/minipod/minipod/sandbox"
 	"github.com/minipod/minipod/state"
 	"github.com/minipod/minipod/unmount"
@@ -20,8 +21,9 @@ import (
 const orphanMinAge = time.Minute
 
 // CollectGarbage releases what dead monitors left behind: pods whose monitor died without
-// tearing down, and resources (addresses, data dirs, pins, containers, logs) of pods that no
-// longer have a record at all, e.g. after a reboot emptied the state dir.
+// tearing down, and resources (addresses, host port rules, data dirs, pins, containers,
+// logs) of pods that no longer have a record at all, e.g. after a reboot emptied the state
+// dir.
 func CollectGarbage(cfg state.Config) error {
 	entries, err := os.ReadDir(cfg.PodsDir())
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -61,6 +63,14 @@ func CollectGarbage(cfg state.Config) error {
 		for _, id := range ids {
 			if !liveSandboxes[id] {
 				errs = append(errs, netns.Teardown(cfg.Network(), id))
+			}
+		}
+	}
+	// Host port rules carry when they were added.
+	if tagged, err := portmap.Tagged(cfg.NAT()); err == nil {
+		for id, since := range tagged {
+			if !liveSandboxes[id] && since.Before(cutoff) {
+				errs = append(errs, portmap.Teardown(cfg.NAT(), id))
 			}
 		}
 	}

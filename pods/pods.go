@@ -60,6 +60,12 @@ func Create(cfg state.Config, pod *api.Pod) (*Handle, error) {
 		}
 		return nil, err
 	}
+	unlock, err := lockHostPorts(cfg, &p)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	defer unlock()
 	lock, err := os.OpenFile(filepath.Join(dir, state.LockFile), os.O_RDWR|os.O_CREATE, 0o600)
 	if err == nil {
 		err = unix.Flock(int(lock.Fd()), unix.LOCK_EX)

@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/minipod/minipod/api"
 	"github.com/minipod/minipod/state"
 	"github.com/minipod/minipod/unmount"
 )
@@ -29,8 +30,10 @@ func mountShm(path string) error {
 	return nil
 }
 
-// hostsFile is the kubelet's managed /etc/hosts (pkg/kubelet/kubelet_pods.go managedHostsFileContent).
-func hostsFile(podIP, hostname string) []byte {
+// hostsFile is the kubelet's managed /etc/hosts (pkg/kubelet/kubelet_pods.go
+// managedHostsFileContent): localhost, the pod's address under its hostname (and first its
+// fully qualified name, when it has a domain), then the host aliases.
+func hostsFile(podIP, hostname, domain string, aliases []api.HostAlias) []byte {
 	var b strings.Builder
 	b.WriteString("# Kubernetes-managed hosts file.\n")
 	b.WriteString("127.0.0.1\tlocalhost\n")
@@ -39,28 +42,48 @@ func hostsFile(podIP, hostname string) []byte {
 	b.WriteString("fe00::0\tip6-mcastprefix\n")
 	b.WriteString("fe00::1\tip6-allnodes\n")
 	b.WriteString("fe00::2\tip6-allrouters\n")
-	if podIP != "" {
+	switch {
+	case podIP == "":
+	case domain != "":
+		fmt.Fprintf(&b, "%s\t%s.%s\t%s\n", podIP, hostname, domain, hostname)
+	default:
 		fmt.Fprintf(&b, "%s\t%s\n", podIP, hostname)
+	}
+	b.Write(hostAliasEntries(aliases))
+	return []byte(b.String())
+}
+
+// hostNetworkHostsFile is the kubelet's /etc/hosts for a pod on the host's network
+// (nodeHostsFileContent): the host's own file under the kubelet's header, then the aliases.
+func hostNetworkHostsFile(hostHosts []byte, aliases []api.HostAlias) []byte {
+	b := []byte("# Kubernetes-managed hosts file (host network).\n")
+	b = append(b, hostHosts...)
+	return append(b, hostAliasEntries(aliases)...)
+}
+
+// hostAliasEntries is hostsEntriesFromHostAliases: a line per alias, its names tab-separated.
+func hostAliasEntries(aliases []api.HostAlias) []byte {
+	if len(aliases) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	b.WriteString("\n# Entries added by HostAliases.\n")
+	for _, a := range aliases {
+		fmt.Fprintf(&b, "%s\t%s\n", a.IP, strings.Join(a.Hostnames, "\t"))
 	}
 	return []byte(b.String())
 }
 
-// writeEtcFiles writes /etc/hosts, /etc/hostname and /etc/resolv.conf for the pod's
-// containers into dir. resolv.conf is the host's (--resolv-conf), as with dnsPolicy Default:
-// minipod has no cluster DNS.
-func writeEtcFiles(dir, resolvConf, podIP, hostname string) error {
+// etcHostsPath is the host's hosts file, which a pod on the host's network sees (the
+// kubelet's etcHostsPath).
+var etcHostsPath = "/etc/hosts"
+
+// writeEtcFiles writes the pod's /etc/hosts, /etc/hostname and /etc/resolv.conf into dir.
+func writeEtcFiles(dir string, hosts, hostname, resolv []byte) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("pod /etc files: %w", err)
 	}
-	resolv, err := os.ReadFile(resolvConf)
-	if err != nil && !os.IsNotExist(err) {
-		return fmt.Errorf("pod /etc files: %w", err)
-	}
-	for name, data := range map[string][]byte{
-		"hosts":       hostsFile(podIP, hostname),
-		"hostname":    []byte(hostname + "\n"),
-		"resolv.conf": resolv,
-	} {
+	for name, data := range map[string][]byte{"hosts": hosts, "hostname": hostname, "resolv.conf": resolv} {
 		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
 			return fmt.Errorf("pod /etc files: %w", err)
 		}

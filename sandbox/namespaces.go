@@ -11,14 +11,28 @@ import (
 	"github.com/minipod/minipod/nspin"
 )
 
-// pinNamespaces creates the pod's IPC and UTS namespaces in dir, with the hostname set once:
-// containers join the UTS namespace and so cannot set it themselves.
-func pinNamespaces(dir, hostname string) error {
+// pinNamespaces creates the pod's IPC namespace unless it shares the host's (hostIPC), and
+// its UTS namespace with the hostname set once unless it shares the host's (hostNetwork,
+// which takes the host's UTS namespace too, as containerd does). Containers join them and so
+// cannot set the hostname themselves.
+func pinNamespaces(dir, hostname string, ipc, uts bool) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("create namespaces dir: %w", err)
 	}
-	pins := []nspin.Pin{{Kind: "ipc", Path: filepath.Join(dir, "ipc")}, {Kind: "uts", Path: filepath.Join(dir, "uts")}}
+	var pins []nspin.Pin
+	if ipc {
+		pins = append(pins, nspin.Pin{Kind: "ipc", Path: filepath.Join(dir, "ipc")})
+	}
+	if uts {
+		pins = append(pins, nspin.Pin{Kind: "uts", Path: filepath.Join(dir, "uts")})
+	}
+	if len(pins) == 0 {
+		return nil
+	}
 	return nspin.Create(pins, func() error {
+		if !uts {
+			return nil
+		}
 		if err := unix.Sethostname([]byte(hostname)); err != nil {
 			return fmt.Errorf("sethostname: %w", err)
 		}

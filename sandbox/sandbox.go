@@ -1,14 +1,17 @@
-// Package sandbox owns a pod's host resources: the pinned IPC and UTS namespaces, the pod
-// cgroup, the shared /dev/shm, the generated /etc files, the volumes and the network (its
-// pinned namespace, veth and address). Each resource is created and released in its own file
-// here; Setup creates them all (concurrently: they are independent) and Release releases
-// everything a pod may hold, its container instances first, in any state: after a failed
-// Setup, after the monitor's normal end, or after a monitor died.
+// Package sandbox owns a pod's host resources: the pinned IPC and UTS namespaces, the shared
+// PID namespace's reaper, the pod cgroup, the shared /dev/shm, the generated /etc files, the
+// volumes and the network (its pinned namespace, veth and address, and its NAT rules). Each
+// resource is created and released in its own file here; Setup creates them all
+// (concurrently: they are independent) and Release releases everything a pod may hold, its
+// container instances first, in any state: after a failed Setup, after the monitor's normal
+// end, or after a monitor died. A namespace the pod shares with the host (hostNetwork,
+// hostPID, hostIPC) is simply not created, as a CRI runtime does.
 package sandbox
 
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 
@@ -22,51 +25,92 @@ import (
 
 // Sandbox is a pod's set-up host resources.
 type Sandbox struct {
-	rec      *state.Record
+	rec *state.Record
+	// hostname is the pod's name in its UTS namespace (the host's on the host's network).
 	hostname string
-	Network  *netns.Sandbox
+	Network  *netns.Sandbox // nil on the host's network
 	Volumes  volume.Sources
-}
-
-// Hostname is the pod's hostname: spec.hostname, else the pod's name, as the kubelet sets it.
-func Hostname(rec *state.Record) string {
-	if h := rec.Pod.Spec.Hostname; h != "" {
-		return h
-	}
-	return rec.Pod.Metadata.Name
+	hostIP   netip.Addr
+	pidNS    string // the shared PID namespace, if the pod has one
+	// Warnings are what the kubelet reports as events while it sets a sandbox up: the
+	// resolver configuration cut to its limits (DNSConfigForming).
+	Warnings []string
 }
 
 // Setup creates the pod's host resources. On error, the caller releases what was made with
 // Release, as after any other failure.
 func Setup(rec *state.Record) (*Sandbox, error) {
-	sb := &Sandbox{rec: rec, hostname: Hostname(rec)}
+	spec := &rec.Pod.Spec
+	hostname, domain, nodename, err := podNames(&rec.Pod, rec.Config.ClusterDomain)
+	if err != nil {
+		return nil, err
+	}
+	if spec.HostNetwork {
+		if nodename, err = hostHostname(); err != nil {
+			return nil, err
+		}
+	}
+	sb := &Sandbox{rec: rec, hostname: nodename}
 	if err := os.MkdirAll(rec.DataDir(), 0o700); err != nil {
 		return nil, fmt.Errorf("create pod data dir: %w", err)
 	}
 	// The network, the slowest part, sets the pace.
 	var g errgroup.Group
-	g.Go(func() error { return pinNamespaces(rec.NamespacesDir(), sb.hostname) })
+	g.Go(func() error { return pinNamespaces(rec.NamespacesDir(), nodename, !spec.HostIPC, !spec.HostNetwork) })
 	g.Go(func() error { return createCgroup(rec.CgroupPath()) })
-	g.Go(func() error { return mountShm(shmPath(rec)) })
+	if !spec.HostIPC {
+		g.Go(func() error { return mountShm(shmPath(rec)) })
+	}
+	if spec.SharesProcessNamespace() {
+		g.Go(func() error {
+			pidNS, wait, err := startReaper(rec)
+			if err == nil {
+				sb.pidNS = pidNS
+				go wait()
+			}
+			return err
+		})
+	}
 	g.Go(func() (err error) {
-		if sb.Volumes, err = volume.Setup(volumesDir(rec), rec.Pod.Spec.Volumes); err != nil {
+		if sb.Volumes, err = volume.Setup(volumesDir(rec), spec.Volumes); err != nil {
 			return err
 		}
-		return volume.ApplyFSGroup(sb.Volumes, rec.Pod.Spec.Volumes, rec.Pod.Spec.SecurityContext)
+		return volume.ApplyFSGroup(sb.Volumes, spec.Volumes, spec.SecurityContext)
 	})
 	g.Go(func() (err error) {
+		if spec.HostNetwork {
+			if sb.hostIP, err = netns.HostAddress(rec.Config.Network()); err != nil {
+				return fmt.Errorf("pod network: %w", err)
+			}
+			return nil
+		}
 		if sb.Network, err = netns.Setup(rec.Config.Network(), rec.SandboxID()); err != nil {
 			return fmt.Errorf("pod network: %w", err)
 		}
-		return nil
+		sb.hostIP = sb.Network.Gateway
+		return setupNAT(rec, sb.Network)
 	})
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	if err := writeEtcFiles(etcDir(rec), rec.Config.ResolvConf, sb.Network.IP.String(), sb.hostname); err != nil {
+	hosts := hostsFile(sb.PodIP().String(), hostname, domain, spec.HostAliases)
+	if spec.HostNetwork {
+		node, err := os.ReadFile(etcHostsPath)
+		if err != nil {
+			return nil, fmt.Errorf("pod /etc files: %w", err)
+		}
+		hosts = hostNetworkHostsFile(node, spec.HostAliases)
+	}
+	resolv, warnings, err := resolvConf(spec, rec.Config.ResolvConf)
+	if err != nil {
+		return nil, fmt.Errorf("pod /etc files: %w", err)
+	}
+	sb.Warnings = warnings
+	if err := writeEtcFiles(etcDir(rec), hosts, []byte(nodename+"\n"), resolv); err != nil {
 		return nil, err
 	}
-	if hasPrivileged(&rec.Pod) {
+	// A host-network pod's sysfs is the host's, writable already.
+	if hasPrivileged(&rec.Pod) && !spec.HostNetwork {
 		if err := pinSysfs(rec, sb.Network.NetNSPath); err != nil {
 			return nil, err
 		}
@@ -74,12 +118,24 @@ func Setup(rec *state.Record) (*Sandbox, error) {
 	return sb, nil
 }
 
-// Spec is what a container of the pod joins and shares, for spec generation.
+// PodIP is the pod's address: its own, or on the host's network the host's.
+func (sb *Sandbox) PodIP() netip.Addr {
+	if sb.Network != nil {
+		return sb.Network.IP
+	}
+	return sb.hostIP
+}
+
+// HostIP is the host's address as the pod sees it: its address on the pod bridge.
+func (sb *Sandbox) HostIP() netip.Addr { return sb.hostIP }
+
+// Spec is what a container of the pod joins and shares, for spec generation. A namespace the
+// pod shares with the host has no path: the container stays in the host's.
 func (sb *Sandbox) Spec() ocispec.Sandbox {
-	nsDir, etc := sb.rec.NamespacesDir(), etcDir(sb.rec)
-	return ocispec.Sandbox{
+	nsDir, etc, spec := sb.rec.NamespacesDir(), etcDir(sb.rec), &sb.rec.Pod.Spec
+	s := ocispec.Sandbox{
 		Hostname:      sb.hostname,
-		NetNS:         sb.Network.NetNSPath,
+		PIDNS:         sb.pidNS,
 		IPCNS:         filepath.Join(nsDir, "ipc"),
 		UTSNS:         filepath.Join(nsDir, "uts"),
 		Shm:           shmPath(sb.rec),
@@ -87,6 +143,16 @@ func (sb *Sandbox) Spec() ocispec.Sandbox {
 		EtcHostname:   filepath.Join(etc, "hostname"),
 		EtcResolvConf: filepath.Join(etc, "resolv.conf"),
 	}
+	if sb.Network != nil {
+		s.NetNS = sb.Network.NetNSPath
+	} else {
+		s.UTSNS = ""
+	}
+	if spec.HostIPC {
+		// containerd gives a pod on the host's IPC namespace the host's /dev/shm.
+		s.IPCNS, s.Shm = "", "/dev/shm"
+	}
+	return s
 }
 
 // Release releases everything the pod may hold, in reverse order of creation: its container
@@ -97,14 +163,22 @@ func Release(rec *state.Record) error {
 	if err := releaseInstances(rec); err != nil {
 		errs = append(errs, err)
 	}
+	if err := releaseReaper(rec); err != nil {
+		errs = append(errs, err)
+	}
 	if err := releaseDataDir(rec); err != nil {
 		errs = append(errs, err)
 	}
 	if err := releaseNamespaces(rec.NamespacesDir()); err != nil {
 		errs = append(errs, err)
 	}
-	if err := netns.Teardown(rec.Config.Network(), rec.SandboxID()); err != nil {
-		errs = append(errs, fmt.Errorf("pod network: %w", err))
+	if err := releaseNAT(rec); err != nil {
+		errs = append(errs, err)
+	}
+	if !rec.Pod.Spec.HostNetwork {
+		if err := netns.Teardown(rec.Config.Network(), rec.SandboxID()); err != nil {
+			errs = append(errs, fmt.Errorf("pod network: %w", err))
+		}
 	}
 	if err := destroyCgroup(rec.CgroupPath()); err != nil {
 		errs = append(errs, fmt.Errorf("pod cgroup: %w", err))

@@ -14,7 +14,10 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/validation"
+
 	"github.com/minipod/minipod/netns"
+	"github.com/minipod/minipod/portmap"
 	"github.com/minipod/minipod/sysctl"
 )
 
@@ -31,8 +34,12 @@ type Config struct {
 	BackoffMax     time.Duration `json:"backoffMax"`     // crash-loop back-off cap
 	// InsecureRegistries may be reached over plain HTTP, besides localhost and 127.0.0.1.
 	InsecureRegistries []string `json:"insecureRegistries,omitempty"`
-	// ResolvConf is the resolver configuration pods get, as the kubelet's --resolv-conf.
+	// ResolvConf is the resolver configuration pods get, as the kubelet's --resolv-conf;
+	// empty: none, the pods resolve through 127.0.0.1 (the kubelet's rule).
 	ResolvConf string `json:"resolvConf"`
+	// ClusterDomain names the pods of a subdomain (<hostname>.<subdomain>.<namespace>.svc.<domain>),
+	// as the kubelet's --cluster-domain.
+	ClusterDomain string `json:"clusterDomain"`
 	// ContainerLogMaxSize and ContainerLogMaxFiles rotate container logs, as the kubelet's
 	// flags of the same names.
 	ContainerLogMaxSize  int64 `json:"containerLogMaxSize"`
@@ -58,6 +65,7 @@ func DefaultConfig() Config {
 		BackoffInitial: 10 * time.Second,
 		BackoffMax:     300 * time.Second,
 		ResolvConf:     "/etc/resolv.conf",
+		ClusterDomain:  "cluster.local",
 		// The kubelet's defaults.
 		ContainerLogMaxSize:  10 << 20,
 		ContainerLogMaxFiles: 5,
@@ -70,9 +78,12 @@ var cgroupParentRE = regexp.MustCompile(`^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$`)
 func (c Config) Validate() error {
 	var errs []error
 	for _, p := range []struct{ flag, v string }{{"--state-dir", c.StateDir}, {"--root", c.Root}, {"--log-dir", c.LogDir}, {"--resolv-conf", c.ResolvConf}} {
-		if !filepath.IsAbs(p.v) {
+		if !filepath.IsAbs(p.v) && !(p.flag == "--resolv-conf" && p.v == "") {
 			errs = append(errs, fmt.Errorf("%s: must be an absolute path, got %q", p.flag, p.v))
 		}
+	}
+	if msgs := validation.IsDNS1123Subdomain(c.ClusterDomain); c.ClusterDomain != "" && len(msgs) > 0 {
+		errs = append(errs, fmt.Errorf("--cluster-domain: %q: %s", c.ClusterDomain, strings.Join(msgs, "; ")))
 	}
 	parts := strings.Split(c.CgroupParent, "/")
 	if !cgroupParentRE.MatchString(c.CgroupParent) || slices.Contains(parts, "..") || slices.Contains(parts, ".") {
@@ -114,6 +125,15 @@ func (c Config) Network() netns.Config {
 		NetNSDir: filepath.Join(c.StateDir, "netns"),
 	}
 }
+
+// NAT is the pod network's NAT: host ports and outbound masquerading.
+func (c Config) NAT() portmap.Config {
+	return portmap.Config{Bridge: c.Bridge, Subnet: c.Subnet}
+}
+
+// HostPortsLock is the lock taken while a pod's host ports are checked against the other
+// pods' and its record is written.
+func (c Config) HostPortsLock() string { return filepath.Join(c.StateDir, "hostports.lock") }
 
 // PodsDir holds one state directory per pod, named by PodKey.
 func (c Config) PodsDir() string { return filepath.Join(c.StateDir, "pods") }

@@ -42,6 +42,10 @@ func readManifest(arg string) (*api.Pod, error) {
 	if err != nil {
 		return nil, badInput(fmt.Errorf("%s:\n%w", arg, err))
 	}
+	// What one host accepts but does not do as a cluster would, said once.
+	for _, w := range api.Warnings(pod) {
+		fmt.Fprintln(os.Stderr, "minipod: warning:", w)
+	}
 	return pod, nil
 }
 
@@ -182,6 +186,8 @@ func (p *printer) status(pod *api.Pod) {
 		msg := ""
 		if pod.Status.Message != "" {
 			msg = ": " + pod.Status.Message
+		} else if c := unscheduled(pod); c != nil {
+			msg = ": " + c.Reason + ": " + c.Message
 		}
 		fmt.Fprintf(p.diag, "minipod: pod %s %s%s\n", key, p.phase, msg)
 	}
@@ -280,6 +286,11 @@ func runDetached(cfg state.Config, pod *api.Pod) error {
 		case allRunning(p):
 			done = true
 			fmt.Printf("pod/%s running\n", p.Metadata.Name)
+		case unscheduled(p) != nil:
+			// Held as asked: it stays until its gates go or it is deleted.
+			done = true
+			c := unscheduled(p)
+			fmt.Printf("pod/%s created, not scheduled: %s: %s\n", p.Metadata.Name, c.Reason, c.Message)
 		default:
 			if why := blocked(p); why != "" {
 				done = true
@@ -301,6 +312,17 @@ func runDetached(cfg state.Config, pod *api.Pod) error {
 		return &exitError{exitFailed, err}
 	case !done:
 		return &exitError{exitFailed, fmt.Errorf("pod %s ended before all its containers ran", key)}
+	}
+	return nil
+}
+
+// unscheduled returns the pod's PodScheduled condition if it is False (the pod is held by
+// scheduling gates), else nil.
+func unscheduled(p *api.Pod) *api.PodCondition {
+	for i, c := range p.Status.Conditions {
+		if c.Type == api.PodScheduled && c.Status == api.ConditionFalse {
+			return &p.Status.Conditions[i]
+		}
 	}
 	return nil
 }

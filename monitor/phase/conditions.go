@@ -14,7 +14,18 @@ const (
 	ReasonPodFailed                = "PodFailed"
 	ReasonContainersNotReady       = "ContainersNotReady"
 	ReasonContainersNotInitialized = "ContainersNotInitialized"
+	ReasonReadinessGatesNotReady   = "ReadinessGatesNotReady"
+	// ReasonSchedulingGated and its message are the API server's for a pod with scheduling
+	// gates (pkg/registry/core/pod/strategy.go applySchedulingGatedCondition).
+	ReasonSchedulingGated  = "SchedulingGated"
+	MessageSchedulingGated = "Scheduling is blocked due to non-empty scheduling gates"
 )
+
+// kubeletOwned are the conditions the kubelet writes (pkg/kubelet/status kubetypes
+// PodConditionsByKubelet); any other condition of the pod is kept as it is, first.
+var kubeletOwned = map[api.PodConditionType]bool{
+	api.PodScheduled: true, api.PodReady: true, api.PodInitialized: true, api.ContainersReady: true, api.PodReadyToStartContainers: true,
+}
 
 // Conditions returns the kubelet-owned pod conditions in the order generateAPIPodStatus
 // (pkg/kubelet/kubelet_pods.go) appends them: PodReadyToStartContainers, Initialized, Ready,
@@ -23,16 +34,32 @@ const (
 // lastTransitionTime is kept from the condition of the same type in prev when its status is
 // unchanged, else set to now (updateLastTransitionTime, pkg/kubelet/status/status_manager.go);
 // a change of reason or message alone is not a transition.
+//
+// A pod with scheduling gates is never scheduled, so no kubelet sees it: its only condition
+// is PodScheduled False, reason SchedulingGated.
 func Conditions(prev []api.PodCondition, spec *api.PodSpec, initStatuses, statuses []api.ContainerStatus, phase api.PodPhase, sandboxReady bool, now time.Time) []api.PodCondition {
-	containersReady := containersReadyCondition(spec, initStatuses, statuses, phase)
-	conds := []api.PodCondition{
-		{Type: api.PodReadyToStartContainers, Status: boolStatus(sandboxReady)},
-		initializedCondition(spec, initStatuses, statuses, phase),
-		readyCondition(containersReady),
-		containersReady,
-		{Type: api.PodScheduled, Status: api.ConditionTrue},
+	var conds []api.PodCondition
+	for _, c := range prev {
+		if !kubeletOwned[c.Type] {
+			conds = append(conds, c)
+		}
+	}
+	if len(spec.SchedulingGates) > 0 {
+		conds = append(conds, api.PodCondition{Type: api.PodScheduled, Status: api.ConditionFalse, Reason: ReasonSchedulingGated, Message: MessageSchedulingGated})
+	} else {
+		containersReady := containersReadyCondition(spec, initStatuses, statuses, phase)
+		conds = append(conds,
+			api.PodCondition{Type: api.PodReadyToStartContainers, Status: boolStatus(sandboxReady)},
+			initializedCondition(spec, initStatuses, statuses, phase),
+			readyCondition(containersReady, spec, prev),
+			containersReady,
+			api.PodCondition{Type: api.PodScheduled, Status: api.ConditionTrue},
+		)
 	}
 	for i := range conds {
+		if !kubeletOwned[conds[i].Type] {
+			continue
+		}
 		conds[i].LastTransitionTime = api.NewTime(now)
 		for _, p := range prev {
 			if p.Type == conds[i].Type && p.Status == conds[i].Status {
@@ -133,12 +160,35 @@ func listMessage(first []string, firstWhat string, second []string, secondWhat s
 	return strings.Join(msgs, ", ")
 }
 
-// readyCondition ports GeneratePodReadyCondition for a pod without readiness gates: Ready
-// copies ContainersReady's status, reason and message.
-func readyCondition(containersReady api.PodCondition) api.PodCondition {
+// readyCondition ports GeneratePodReadyCondition: Ready copies ContainersReady's status,
+// reason and message unless that is True; then every readiness gate's condition (among the
+// pod's conditions) must be True too.
+func readyCondition(containersReady api.PodCondition, spec *api.PodSpec, conditions []api.PodCondition) api.PodCondition {
 	c := containersReady
 	c.Type = api.PodReady
-	return c
+	if c.Status != api.ConditionTrue {
+		return c
+	}
+	var unready []string
+	for _, g := range spec.ReadinessGates {
+		var gc *api.PodCondition
+		for i := range conditions {
+			if conditions[i].Type == g.ConditionType {
+				gc = &conditions[i]
+				break
+			}
+		}
+		switch {
+		case gc == nil:
+			unready = append(unready, fmt.Sprintf("corresponding condition of pod readiness gate %q does not exist.", g.ConditionType))
+		case gc.Status != api.ConditionTrue:
+			unready = append(unready, fmt.Sprintf("the status of pod readiness gate %q is not \"True\", but %v", g.ConditionType, gc.Status))
+		}
+	}
+	if len(unready) > 0 {
+		return api.PodCondition{Type: api.PodReady, Status: api.ConditionFalse, Reason: ReasonReadinessGatesNotReady, Message: strings.Join(unready, ", ")}
+	}
+	return api.PodCondition{Type: api.PodReady, Status: api.ConditionTrue}
 }
 
 func boolStatus(b bool) api.ConditionStatus {
