@@ -117,9 +117,21 @@ func TestInitContainersInOrder(t *testing.T) {
 		if cs := ctrStatus(p, "app"); cs != nil && cs.State.Waiting != nil {
 			reasons.add("app:" + cs.State.Waiting.Reason)
 		}
+		running := false
+		for _, cs := range p.Status.InitContainerStatuses {
+			if cs.State.Running != nil {
+				running = true
+				if cs.Ready {
+					reasons.add("ready while running:" + cs.Name)
+				}
+			}
+		}
 		for _, c := range p.Status.Conditions {
 			if c.Type == api.PodInitialized {
 				reasons.add("Initialized:" + string(c.Status))
+				if running && c.Status == api.ConditionTrue {
+					reasons.add("Initialized:True while an init container runs")
+				}
 			}
 		}
 	})
@@ -143,6 +155,13 @@ func TestInitContainersInOrder(t *testing.T) {
 	seen := reasons.values()
 	if !slices.Contains(seen, "app:PodInitializing") || !slices.Contains(seen, "Initialized:False") || !slices.Contains(seen, "Initialized:True") {
 		t.Errorf("while initializing saw %q, want app waiting PodInitializing and Initialized False then True", seen)
+	}
+	for _, s := range seen {
+		// A regular init container is ready only once it exited 0 (prober_manager.go).
+		if strings.Contains(s, "while") {
+			t.Errorf("saw %q", s)
+			break
+		}
 	}
 	if !strings.Contains(r.stderr(), "minipod: container i1 Terminated (Completed, exit code 0)") {
 		t.Errorf("run did not report the init container:\n%s", r.stderr())

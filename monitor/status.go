@@ -44,7 +44,8 @@ func (w *worker) setRunning(inst *container.Instance, attempt int32) {
 	w.inst = inst
 	started := w.c.StartupProbe == nil
 	*cs.Started = started
-	cs.Ready = started && w.c.ReadinessProbe == nil
+	// A regular init container is ready only once it exited 0.
+	cs.Ready = started && w.c.ReadinessProbe == nil && w.kind != initContainer
 	if started {
 		w.startedLocked()
 	}
