@@ -30,6 +30,7 @@ func SetDefaults(p *Pod) {
 			setContainerDefaults(&list[i])
 		}
 	}
+	setResourceDefaults(p)
 }
 
 // setContainerDefaults is SetDefaults_Container, SetDefaults_ContainerPort, SetDefaults_Probe

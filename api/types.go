@@ -49,6 +49,8 @@ type PodSpec struct {
 	TerminationGracePeriodSeconds *int64        `json:"terminationGracePeriodSeconds,omitempty"`
 	ActiveDeadlineSeconds         *int64        `json:"activeDeadlineSeconds,omitempty"`
 	Hostname                      string        `json:"hostname,omitempty"`
+	// Resources are pod-level requests and limits (cpu, memory) shared by all containers.
+	Resources *ResourceRequirements `json:"resources,omitempty"`
 }
 
 type PullPolicy string
@@ -80,6 +82,8 @@ type Container struct {
 	Ports                    []ContainerPort          `json:"ports,omitempty"`
 	Env                      []EnvVar                 `json:"env,omitempty"`
 	RestartPolicy            *ContainerRestartPolicy  `json:"restartPolicy,omitempty"`
+	Resources                ResourceRequirements     `json:"resources,omitempty"`
+	ResizePolicy             []ContainerResizePolicy  `json:"resizePolicy,omitempty"`
 	VolumeMounts             []VolumeMount            `json:"volumeMounts,omitempty"`
 	LivenessProbe            *Probe                   `json:"livenessProbe,omitempty"`
 	ReadinessProbe           *Probe                   `json:"readinessProbe,omitempty"`
@@ -287,6 +291,7 @@ type PodStatus struct {
 	PodIP                 string            `json:"podIP,omitempty"`
 	PodIPs                []PodIP           `json:"podIPs,omitempty"`
 	StartTime             *Time             `json:"startTime,omitempty"`
+	QOSClass              PodQOSClass       `json:"qosClass,omitempty"`
 	InitContainerStatuses []ContainerStatus `json:"initContainerStatuses,omitempty"`
 	ContainerStatuses     []ContainerStatus `json:"containerStatuses,omitempty"`
 }
