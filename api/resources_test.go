@@ -188,7 +188,9 @@ func TestResourceValidation(t *testing.T) {
 }
 
 func TestComputePodQOS(t *testing.T) {
-	g := func(name string) Container { return ctr(name, rl("cpu", "1", "memory", "1Gi"), rl("cpu", "1", "memory", "1Gi")) }
+	g := func(name string) Container {
+		return ctr(name, rl("cpu", "1", "memory", "1Gi"), rl("cpu", "1", "memory", "1Gi"))
+	}
 	be := func(name string) Container { return ctr(name, nil, nil) }
 	tests := []struct {
 		name string
