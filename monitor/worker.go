@@ -240,6 +240,7 @@ func (w *worker) create(img *image.Image, attempt int32) (*container.Instance, e
 				Cgroup:    rec.CgroupPath() + "/" + id,
 				Sandbox:   m.sb.Spec(),
 				Volumes:   volumes,
+				Host:      m.host,
 			}
 			if w.c.TerminationMessagePath != "" {
 				// Like the kubelet: a file the container may write (whatever its user),

@@ -5,7 +5,7 @@
 //
 // Generation applies small options to a base spec, one file per concern: process.go (command,
 // args, env, working directory merged with the image config), user.go, mounts.go,
-// namespaces.go, security.go, resources.go. A Kubernetes field becomes one option, or one
+// namespaces.go, security.go, resources.go (cgroup values and OOM score). A Kubernetes field becomes one option, or one
 // case in one, and one table test.
 package ocispec
 
@@ -62,6 +62,8 @@ type Input struct {
 	// TerminationLog is the host file bound at the container's terminationMessagePath;
 	// empty for none.
 	TerminationLog string
+	// Host is the host's memory and cgroups, for the container's resources.
+	Host Host
 }
 
 // option applies one concern of the container to the spec.

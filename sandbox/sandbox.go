@@ -46,10 +46,11 @@ func Setup(rec *state.Record) (*Sandbox, error) {
 	// The network, the slowest part, sets the pace.
 	var g errgroup.Group
 	g.Go(func() error { return pinNamespaces(rec.NamespacesDir(), sb.hostname) })
-	g.Go(func() error { return createCgroup(rec.CgroupPath()) })
+	g.Go(func() error { return createCgroup(rec.CgroupPath(), &rec.Pod.Spec) })
 	g.Go(func() error { return mountShm(shmPath(rec)) })
 	g.Go(func() (err error) {
-		sb.Volumes, err = volume.Setup(volumesDir(rec), rec.Pod.Spec.Volumes)
+		vols := sizedVolumes(&rec.Pod.Spec, allocatableMemory(rec.Config.Reserved))
+		sb.Volumes, err = volume.Setup(volumesDir(rec), vols)
 		return err
 	})
 	g.Go(func() (err error) {

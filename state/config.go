@@ -7,6 +7,7 @@ package state
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"path/filepath"
 	"regexp"
@@ -14,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/minipod/minipod/api"
 	"github.com/minipod/minipod/netns"
 )
 
@@ -36,6 +38,9 @@ type Config struct {
 	// flags of the same names.
 	ContainerLogMaxSize  int64 `json:"containerLogMaxSize"`
 	ContainerLogMaxFiles int   `json:"containerLogMaxFiles"`
+	// Reserved is kept from pods (cpu, memory, ephemeral-storage), as the kubelet's
+	// --system-reserved: admission offers pods the host's capacity less this.
+	Reserved api.ResourceList `json:"reserved,omitempty"`
 }
 
 // DefaultConfig returns the defaults. The subnet avoids Podman's 10.88.0.0/16 and
@@ -87,6 +92,14 @@ func (c Config) Validate() error {
 	}
 	if c.ContainerLogMaxFiles < 2 {
 		errs = append(errs, fmt.Errorf("--container-log-max-files: must be at least 2, got %d", c.ContainerLogMaxFiles))
+	}
+	for _, name := range slices.Sorted(maps.Keys(c.Reserved)) {
+		switch q := c.Reserved[name]; {
+		case name != api.ResourceCPU && name != api.ResourceMemory && name != api.ResourceEphemeralStorage:
+			errs = append(errs, fmt.Errorf("--reserved: %q is not cpu, memory or ephemeral-storage", name))
+		case q.Sign() < 0:
+			errs = append(errs, fmt.Errorf("--reserved: %s must not be negative, got %s", name, q.String()))
+		}
 	}
 	if err := c.Network().Validate(); err != nil {
 		errs = append(errs, err)

@@ -5,6 +5,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/minipod/minipod/api"
 )
 
 func TestConfigValidate(t *testing.T) {
@@ -39,6 +43,11 @@ func TestConfigValidate(t *testing.T) {
 		{"subnet too small", func(c *Config) { c.Subnet = netip.MustParsePrefix("10.9.9.0/31") }, []string{"Config.Subnet", "too small"}},
 		{"subnet too large", func(c *Config) { c.Subnet = netip.MustParsePrefix("10.0.0.0/7") }, []string{"Config.Subnet", "too large"}},
 		{"subnet host bits", func(c *Config) { c.Subnet = netip.MustParsePrefix("10.66.1.0/16") }, []string{"Config.Subnet", "10.66.0.0/16"}},
+		{"reserved", func(c *Config) {
+			c.Reserved = api.ResourceList{"cpu": resource.MustParse("500m"), "memory": resource.MustParse("1Gi"), "ephemeral-storage": resource.MustParse("1Gi")}
+		}, nil},
+		{"reserved unknown resource", func(c *Config) { c.Reserved = api.ResourceList{"pods": resource.MustParse("1")} }, []string{"--reserved", `"pods"`}},
+		{"reserved negative", func(c *Config) { c.Reserved = api.ResourceList{"cpu": resource.MustParse("-1")} }, []string{"--reserved", "cpu", "-1"}},
 		{"every error reported", func(c *Config) {
 			c.StateDir, c.LogDir, c.CgroupParent, c.BackoffInitial = "s", "l", "/c", 0
 		}, []string{"--state-dir", "--log-dir", "--cgroup-parent", "--backoff-initial"}},

@@ -361,7 +361,7 @@ func TestImageArgumentValidation(t *testing.T) {
 // --insecure-registry reaches the store; the store lives at <root>/images.
 func TestImageStoreInsecure(t *testing.T) {
 	dir := t.TempDir()
-	g := &globalFlags{cfg: state.DefaultConfig(), subnet: "10.66.0.0/16"}
+	g := &globalFlags{cfg: state.DefaultConfig(), subnet: "10.66.0.0/16", logMaxSize: "10Mi"}
 	g.cfg.Root, g.cfg.StateDir, g.cfg.LogDir = filepath.Join(dir, "root"), filepath.Join(dir, "state"), filepath.Join(dir, "log")
 	g.cfg.InsecureRegistries = []string{"registry.local:5000", "10.0.0.1"}
 	s, _, err := (&imageFlags{g: g}).store()
