@@ -3,8 +3,10 @@ package resources
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 
@@ -23,8 +25,15 @@ func HostCapacity(root string) (api.ResourceList, error) {
 		return nil, err
 	}
 	var st unix.Statfs_t
-	if err := unix.Statfs(root, &st); err != nil {
-		return nil, fmt.Errorf("read capacity of %s: %w", root, err)
+	// root may not exist yet: its filesystem is that of its nearest existing parent.
+	for p := filepath.Clean(root); ; p = filepath.Dir(p) {
+		err := unix.Statfs(p, &st)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, unix.ENOENT) || p == filepath.Dir(p) {
+			return nil, fmt.Errorf("read capacity of %s: %w", root, err)
+		}
 	}
 	return api.ResourceList{
 		api.ResourceCPU:              *resource.NewQuantity(int64(runtime.NumCPU()), resource.DecimalSI),
