@@ -72,8 +72,15 @@ exit $rc
 // buildExampleImages imports the stand-in images into the env's image store.
 func buildExampleImages(t *testing.T, e *env) {
 	t.Helper()
-	for i, img := range exampleImages {
-		dir := filepath.Join(e.dir, fmt.Sprintf("image%d", i))
+	importImages(t, e, "image", exampleImages)
+}
+
+// importImages imports stand-in images, each from a copy of the busybox root filesystem
+// in <env>/<prefix><n>.
+func importImages(t *testing.T, e *env, prefix string, images []exampleImage) {
+	t.Helper()
+	for i, img := range images {
+		dir := filepath.Join(e.dir, fmt.Sprintf("%s%d", prefix, i))
 		if out, err := exec.Command("cp", "-a", rootfsDir, dir).CombinedOutput(); err != nil {
 			t.Fatalf("copy rootfs: %v %s", err, out)
 		}
