@@ -69,7 +69,7 @@ func validateResources(s *PodSpec, fp *field.Path) field.ErrorList {
 			idx := fp.Child(group.name).Index(i)
 			rp := idx.Child("resources")
 			errs = append(errs, validateResourceRequirements(&c.Resources, validateContainerResourceName, rp)...)
-			errs = append(errs, refuseUnprovided(&c.Resources, rp)...)
+			errs = append(errs, refuseUnprovided(&c.Resources, rp, false)...)
 			errs = append(errs, validateResizePolicy(c.ResizePolicy, s.RestartPolicy, idx.Child("resizePolicy"))...)
 		}
 	}
@@ -77,7 +77,7 @@ func validateResources(s *PodSpec, fp *field.Path) field.ErrorList {
 		rp := fp.Child("resources")
 		errs = append(errs, validateResourceRequirements(r, validatePodResourceName, rp)...)
 		errs = append(errs, validatePodResourceConsistency(s, rp)...)
-		errs = append(errs, refuseUnprovided(r, rp)...)
+		errs = append(errs, refuseUnprovided(r, rp, true)...)
 	}
 	return errs
 }
@@ -242,8 +242,9 @@ func validateResizePolicy(policies []ContainerResizePolicy, podRestart RestartPo
 
 // refuseUnprovided refuses resources this host cannot give a pod, once per name: huge pages
 // (none are set aside for pods; the kubelet would reject the pod as OutOfhugepages-<size>)
-// and extended resources (no device plugin advertises any).
-func refuseUnprovided(r *ResourceRequirements, fp *field.Path) field.ErrorList {
+// and extended resources (no device plugin advertises any; at pod level they are invalid
+// already).
+func refuseUnprovided(r *ResourceRequirements, fp *field.Path, podLevel bool) field.ErrorList {
 	var errs field.ErrorList
 	seen := map[string]bool{}
 	for _, l := range []struct {
@@ -259,7 +260,7 @@ func refuseUnprovided(r *ResourceRequirements, fp *field.Path) field.ErrorList {
 			switch {
 			case IsHugePageResourceName(name):
 				detail = "not supported: this host sets no huge pages aside for pods"
-			case isExtendedResourceName(name):
+			case isExtendedResourceName(name) && !podLevel:
 				detail = "not supported: no device plugin on this host provides extended resources"
 			default:
 				continue
