@@ -4,6 +4,7 @@ package integration
 
 import (
 	"fmt"
+	"os"
 	"syscall"
 	"testing"
 	"time"
@@ -31,20 +32,24 @@ spec:
 
 // BenchmarkPodStartResources: the 2-container bench pod without and with resources, rounds
 // alternating so that both see the same machine, from `minipod run` to both containers
-// running, and from SIGINT to everything torn down.
+// running, and from SIGINT to everything torn down. With MINIPOD_BIN_B set to another build,
+// the plain pod is also started with that one, for an A/B of two builds in one run.
 func BenchmarkPodStartResources(b *testing.B) {
 	e := newEnv(b)
 	img := "rootfs:" + rootfsDir
-	variants := []struct{ name, manifest string }{
-		{"plain", idlePod("bench", img)},
-		{"resources", resourcesPod("bench", img)},
+	variants := []struct{ name, manifest, bin string }{
+		{"plain", idlePod("bench", img), ""},
+		{"resources", resourcesPod("bench", img), ""},
+	}
+	if other := os.Getenv("MINIPOD_BIN_B"); other != "" {
+		variants = append(variants, struct{ name, manifest, bin string }{"plain, MINIPOD_BIN_B", idlePod("bench", img), other})
 	}
 	for range b.N {
 		start := make([][]time.Duration, len(variants))
 		stop := make([][]time.Duration, len(variants))
 		for range benchRounds {
 			for i, v := range variants {
-				s, t := measureStartOnce(b, e, v.manifest)
+				s, t := measureStartOnce(b, e, v.manifest, v.bin)
 				start[i], stop[i] = append(start[i], s), append(stop[i], t)
 			}
 		}
@@ -55,8 +60,14 @@ func BenchmarkPodStartResources(b *testing.B) {
 	}
 }
 
-// measureStartOnce is one round of measureStarts.
-func measureStartOnce(b *testing.B, e *env, manifest string) (start, stop time.Duration) {
+// measureStartOnce is one round of measureStarts, with another minipod binary if bin is set.
+func measureStartOnce(b *testing.B, e *env, manifest, bin string) (start, stop time.Duration) {
+	if bin != "" {
+		// Benchmarks run one at a time: no other command starts meanwhile.
+		saved := binPath
+		binPath = bin
+		defer func() { binPath = saved }()
+	}
 	t0 := time.Now()
 	r := e.run(manifest)
 	path := e.statusPath("default", "bench")
