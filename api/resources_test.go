@@ -95,7 +95,7 @@ func TestResourceValidation(t *testing.T) {
 		want []string // substrings of the error lines, in order; none: valid
 	}{
 		{name: "cpu memory ephemeral-storage", in: pod("    resources: {requests: {cpu: 250m, memory: 64Mi, ephemeral-storage: 1Gi}, limits: {cpu: '1', memory: 128Mi}}")},
-		{name: "numbers as quantities", in: pod("    resources: {limits: {cpu: 2, memory: 1000000}}")},
+		{name: "numbers as quantities", in: pod("    resources: {limits: {cpu: 2, memory: 1000000}, requests: {cpu: 0.5}}")},
 		{name: "request over limit",
 			in:   pod("    resources: {requests: {cpu: 2}, limits: {cpu: 1}}"),
 			want: []string{`spec.containers[0].resources.requests: Invalid value: "2": must be less than or equal to cpu limit of 1`}},
