@@ -37,12 +37,13 @@ spec:
 func BenchmarkPodStartResources(b *testing.B) {
 	e := newEnv(b)
 	img := "rootfs:" + rootfsDir
-	variants := []struct{ name, manifest, bin string }{
-		{"plain", idlePod("bench", img), ""},
-		{"resources", resourcesPod("bench", img), ""},
+	type variant struct{ name, unit, manifest, bin string }
+	variants := []variant{
+		{"plain", "plain", idlePod("bench", img), ""},
+		{"resources", "resources", resourcesPod("bench", img), ""},
 	}
 	if other := os.Getenv("MINIPOD_BIN_B"); other != "" {
-		variants = append(variants, struct{ name, manifest, bin string }{"plain, MINIPOD_BIN_B", idlePod("bench", img), other})
+		variants = append(variants, variant{"plain (B)", "plain-B", idlePod("bench", img), other})
 	}
 	for range b.N {
 		start := make([][]time.Duration, len(variants))
@@ -54,8 +55,8 @@ func BenchmarkPodStartResources(b *testing.B) {
 			}
 		}
 		for i, v := range variants {
-			report(b, "2-container pod, "+v.name+": run to all running", "ms-start-"+v.name, start[i])
-			report(b, "2-container pod, "+v.name+": SIGINT to torn down", "ms-teardown-"+v.name, stop[i])
+			report(b, "2-container pod, "+v.name+": run to all running", "ms-start-"+v.unit, start[i])
+			report(b, "2-container pod, "+v.name+": SIGINT to torn down", "ms-teardown-"+v.unit, stop[i])
 		}
 	}
 }
