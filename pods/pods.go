@@ -62,10 +62,6 @@ func Create(cfg state.Config, pod *api.Pod) (*Handle, error) {
 	}
 	defer func() { unlockAdmission() }()
 	dir := cfg.PodDir(p.Metadata.Namespace, p.Metadata.Name)
-	if _, err := os.Lstat(dir); err == nil {
-		return nil, fmt.Errorf("pod %s/%s: %w (remove it with: minipod delete pod %s -n %s)",
-			p.Metadata.Namespace, p.Metadata.Name, ErrPodExists, p.Metadata.Name, p.Metadata.Namespace)
-	}
 	rejection, err := admit(cfg, &p)
 	if err != nil {
 		return nil, fmt.Errorf("admit pod %s/%s: %w", p.Metadata.Namespace, p.Metadata.Name, err)
