@@ -35,6 +35,7 @@ func SetDefaults(p *Pod) {
 		}
 	}
 	setHostDefaults(&p.Spec)
+	setResourceDefaults(p)
 }
 
 // setContainerDefaults is SetDefaults_Container, SetDefaults_ContainerPort, SetDefaults_Probe

@@ -417,8 +417,8 @@ spec:
 		`spec.terminationGracePeriodSeconds: Invalid value: -1: must be greater than or equal to 0`,
 		`spec.hostname: Invalid value: "my_host": a lowercase RFC 1123 label`,
 	}},
-	{name: "unsupported and invalid together", in: pod("    resources: {limits: {cpu: 1}}", "  restartPolicy: Sometimes"),
-		want: []string{"spec.containers[0].resources: not supported yet", `spec.restartPolicy: Unsupported value: "Sometimes"`}},
+	{name: "unsupported and invalid together", in: pod("    volumeDevices: [{name: d, devicePath: /dev/xvda}]", "  restartPolicy: Sometimes"),
+		want: []string{"spec.containers[0].volumeDevices: not supported yet", `spec.restartPolicy: Unsupported value: "Sometimes"`}},
 }
 
 func TestLoad(t *testing.T) {

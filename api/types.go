@@ -54,6 +54,8 @@ type PodSpec struct {
 	SecurityContext               *PodSecurityContext `json:"securityContext,omitempty"`
 	HostUsers                     *bool               `json:"hostUsers,omitempty"`
 	PodHostSpec                   `json:",inline"`
+	// Resources are pod-level requests and limits (cpu, memory) shared by all containers.
+	Resources *ResourceRequirements `json:"resources,omitempty"`
 }
 
 type PullPolicy string
@@ -85,12 +87,13 @@ type Container struct {
 	Ports                    []ContainerPort          `json:"ports,omitempty"`
 	Env                      []EnvVar                 `json:"env,omitempty"`
 	RestartPolicy            *ContainerRestartPolicy  `json:"restartPolicy,omitempty"`
+	Resources                ResourceRequirements     `json:"resources,omitempty"`
+	ResizePolicy             []ContainerResizePolicy  `json:"resizePolicy,omitempty"`
 	VolumeMounts             []VolumeMount            `json:"volumeMounts,omitempty"`
 	LivenessProbe            *Probe                   `json:"livenessProbe,omitempty"`
 	ReadinessProbe           *Probe                   `json:"readinessProbe,omitempty"`
 	StartupProbe             *Probe                   `json:"startupProbe,omitempty"`
 	Lifecycle                *Lifecycle               `json:"lifecycle,omitempty"`
-	ResizePolicy             []ContainerResizePolicy  `json:"resizePolicy,omitempty"`
 	TerminationMessagePath   string                   `json:"terminationMessagePath,omitempty"`
 	TerminationMessagePolicy TerminationMessagePolicy `json:"terminationMessagePolicy,omitempty"`
 	ImagePullPolicy          PullPolicy               `json:"imagePullPolicy,omitempty"`
@@ -294,6 +297,7 @@ type PodStatus struct {
 	PodIP                 string            `json:"podIP,omitempty"`
 	PodIPs                []PodIP           `json:"podIPs,omitempty"`
 	StartTime             *Time             `json:"startTime,omitempty"`
+	QOSClass              PodQOSClass       `json:"qosClass,omitempty"`
 	InitContainerStatuses []ContainerStatus `json:"initContainerStatuses,omitempty"`
 	ContainerStatuses     []ContainerStatus `json:"containerStatuses,omitempty"`
 }

@@ -188,10 +188,3 @@ type TopologySpreadConstraint struct {
 	NodeTaintsPolicy   *string        `json:"nodeTaintsPolicy,omitempty"`
 	MatchLabelKeys     []string       `json:"matchLabelKeys,omitempty"`
 }
-
-// ContainerResizePolicy says whether resizing a resource in place restarts the container.
-// Accepted and validated; minipod does not resize running containers.
-type ContainerResizePolicy struct {
-	ResourceName  string `json:"resourceName"`
-	RestartPolicy string `json:"restartPolicy"`
-}

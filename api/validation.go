@@ -68,6 +68,7 @@ func validateSpec(s *PodSpec, fp *field.Path) field.ErrorList {
 	}
 	errs = append(errs, validateInitContainers(s.InitContainers, volumes, names, grace, fp.Child("initContainers"))...)
 	errs = append(errs, validateContainers(s.Containers, volumes, names, grace, fp.Child("containers"))...)
+	errs = append(errs, validateResources(s, fp)...)
 	switch s.RestartPolicy {
 	case RestartPolicyAlways, RestartPolicyOnFailure, RestartPolicyNever:
 	case "":

@@ -196,37 +196,6 @@ func hostPortConflicts(c *Container, seen map[string]bool, cp *field.Path) field
 	return errs
 }
 
-// validateResizePolicy is validateResizePolicy: cpu and memory, each once, with
-// NotRequired or RestartContainer (only NotRequired when the pod never restarts).
-func validateResizePolicy(policies []ContainerResizePolicy, restart RestartPolicy, fp *field.Path) field.ErrorList {
-	var errs field.ErrorList
-	seen := map[string]bool{}
-	for i, p := range policies {
-		if seen[p.ResourceName] {
-			errs = append(errs, field.Duplicate(fp.Index(i), p.ResourceName))
-		}
-		seen[p.ResourceName] = true
-		switch p.ResourceName {
-		case "cpu", "memory":
-		case "":
-			errs = append(errs, field.Required(fp, ""))
-		default:
-			errs = append(errs, field.NotSupported(fp, p.ResourceName, []string{"cpu", "memory"}))
-		}
-		switch p.RestartPolicy {
-		case "NotRequired", "RestartContainer":
-		case "":
-			errs = append(errs, field.Required(fp, ""))
-		default:
-			errs = append(errs, field.NotSupported(fp, p.RestartPolicy, []string{"NotRequired", "RestartContainer"}))
-		}
-		if restart == RestartPolicyNever && p.RestartPolicy != "NotRequired" {
-			errs = append(errs, field.Invalid(fp, p.RestartPolicy, "must be 'NotRequired' when `restartPolicy` is 'Never'"))
-		}
-	}
-	return errs
-}
-
 // validateDNSConfig is validatePodDNSConfig, with the relaxed search rules (underscores, and
 // "." for no search) the API server applies by default.
 func validateDNSConfig(c *PodDNSConfig, policy DNSPolicy, fp *field.Path) field.ErrorList {

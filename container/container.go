@@ -93,7 +93,6 @@ type Instance struct {
 	lc     *libcontainer.Container
 	proc   *libcontainer.Process
 	stdio  *stdio
-	oom    <-chan struct{}
 	exited chan struct{} // closed once the process is reaped and the exit recorded
 	// starting is held by Start while libcontainer lets the process exec, and by reap
 	// before it destroys the libcontainer container: a process that dies right after

@@ -16,7 +16,7 @@ import (
 // layers read-only below a fresh upper layer, so every attempt starts from the image, as in
 // Kubernetes. It returns the mount point.
 func mountRootfs(dir string, layers []string) (string, error) {
-	upper, work, rootfs := filepath.Join(dir, "upper"), filepath.Join(dir, "work"), filepath.Join(dir, "rootfs")
+	upper, work, rootfs := UpperDir(dir), filepath.Join(dir, "work"), filepath.Join(dir, "rootfs")
 	for _, d := range []string{upper, work, rootfs} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return "", fmt.Errorf("create root filesystem dirs: %w", err)
@@ -36,6 +36,10 @@ func mountRootfs(dir string, layers []string) (string, error) {
 	}
 	return rootfs, nil
 }
+
+// UpperDir is the writable layer of the instance whose data dir is dir: what the container
+// wrote to its root filesystem.
+func UpperDir(dir string) string { return filepath.Join(dir, "upper") }
 
 // releaseRootfs unmounts the root filesystem and removes the instance's data dir.
 func releaseRootfs(dir string) error {

@@ -17,10 +17,6 @@ func (i *Instance) Start() error {
 	if err != nil {
 		return fmt.Errorf("start container %s: %w", i.cfg.ID, err)
 	}
-	// A memory limit may kill it from now on: watch for that (libcontainer, cgroup v1 or v2).
-	if oom, err := i.lc.NotifyOOM(); err == nil {
-		i.oom = oom
-	}
 	return i.update(func(s *State) {
 		if s.Status == Created { // not exited meanwhile
 			s.Status, s.StartedAt = Running, time.Now()

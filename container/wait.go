@@ -3,6 +3,8 @@ package container
 import (
 	"time"
 
+	"github.com/opencontainers/cgroups/manager"
+
 	"github.com/minipod/minipod/unmount"
 )
 
@@ -23,12 +25,8 @@ func (i *Instance) reap() {
 	finished := time.Now()
 	i.stdio.wait()
 	exit := exitOf(ps)
-	select {
-	case _, ok := <-i.oom:
-		exit.OOMKilled = ok
-	default:
-	}
-	// Destroy reads nothing the exit needs; counters would have to be read before it.
+	// The OOM kill count goes with the cgroup: read it before Destroy.
+	exit.OOMKilled = i.oomKilled()
 	i.starting.Lock()
 	i.lc.Destroy()
 	unmount.Tree(i.cfg.Dir)
@@ -37,4 +35,21 @@ func (i *Instance) reap() {
 	})
 	i.starting.Unlock()
 	close(i.exited)
+}
+
+// oomKilled reports whether the kernel OOM-killed a process of the instance, from the
+// memory controller's oom_kill count (memory.oom_control on cgroup v1, memory.events on
+// v2): containerd reports a container OOMKilled when any of its processes was, whatever
+// its exit code. Unlike an OOM notification channel, the count cannot arrive after the exit.
+func (i *Instance) oomKilled() bool {
+	st, err := i.lc.State()
+	if err != nil {
+		return false
+	}
+	m, err := manager.NewWithPaths(i.lc.Config().Cgroups, st.CgroupPaths)
+	if err != nil {
+		return false
+	}
+	n, err := m.OOMKillCount()
+	return err == nil && n > 0
 }

@@ -33,6 +33,7 @@ import (
 	"github.com/minipod/minipod/image"
 	"github.com/minipod/minipod/monitor/backoff"
 	"github.com/minipod/minipod/monitor/phase"
+	"github.com/minipod/minipod/ocispec"
 	"github.com/minipod/minipod/sandbox"
 	"github.com/minipod/minipod/state"
 	"github.com/minipod/minipod/trim"
@@ -43,6 +44,7 @@ type monitor struct {
 	dir     string // the pod's state directory
 	log     *slog.Logger
 	images  *image.Store
+	host    ocispec.Host     // the host's memory and cgroups; read with the sandbox setup
 	crashes *backoff.Backoff // crash-loop back-off, keyed by container name
 	pulls   *backoff.Backoff // image pull back-off, keyed by image reference
 
@@ -217,10 +219,12 @@ func (m *monitor) run() error {
 	slices.SortFunc(m.byName, func(a, b *worker) int { return strings.Compare(a.c.Name, b.c.Name) })
 	start := api.NewTime(time.Now())
 	m.pod.Status.StartTime = &start
+	m.pod.Status.QOSClass = api.GetPodQOS(&m.pod)
 	m.updateLocked()
 	m.mu.Unlock()
 
 	go m.setupSandbox()
+	defer m.watchLocalStorage()()
 	if d := spec.ActiveDeadlineSeconds; d != nil {
 		deadline := time.AfterFunc(time.Duration(*d)*time.Second, m.deadlineExceeded)
 		defer deadline.Stop()
@@ -279,6 +283,7 @@ func (m *monitor) run() error {
 
 func (m *monitor) setupSandbox() {
 	t := time.Now()
+	m.host = readHost() // containers read it after sandboxDone
 	sb, err := sandbox.Setup(m.rec)
 	m.log.Info("sandbox", "took", time.Since(t), "err", err)
 	m.mu.Lock()

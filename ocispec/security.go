@@ -58,25 +58,6 @@ var readonlyPaths = []string{
 	"/proc/sysrq-trigger",
 }
 
-// Host is what a container's security settings take from the host, found by the caller.
-type Host struct {
-	// Capabilities are the capabilities minipod itself holds: what "ALL" and privileged give
-	// (containerd gives cap.Current()), and the only ones a container can be given. Nil means
-	// unknown: every capability the kernel may know.
-	Capabilities []string
-	// Devices are the host's devices, which a privileged container gets (HostDevices).
-	Devices []specs.LinuxDevice
-	// SeccompDefault makes RuntimeDefault the seccomp profile of containers that name none
-	// (the kubelet's --seccomp-default).
-	SeccompDefault bool
-	// SeccompProfile is the content of the container's Localhost seccomp profile
-	// (LocalhostSeccompProfile says which file), nil if it has none.
-	SeccompProfile []byte
-	// AppArmorDefault is the AppArmor profile RuntimeDefault applies; empty where the host
-	// has no AppArmor (the pod is then refused before it gets here).
-	AppArmorDefault string
-}
-
 // withSecurity applies the container's security context the way containerd's CRI plugin
 // builds a spec from what the kubelet hands it (internal/cri/server/container_create.go
 // buildLinuxSpec, pkg/oci and internal/cri/opts):

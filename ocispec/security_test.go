@@ -108,7 +108,7 @@ func TestSecurityContext(t *testing.T) {
 			if !slices.Equal(s.Linux.MaskedPaths, maskedPaths) || !slices.Equal(s.Linux.ReadonlyPaths, readonlyPaths) {
 				t.Errorf("masked %v readonly %v", s.Linux.MaskedPaths, s.Linux.ReadonlyPaths)
 			}
-			if !hasOpt(s, "/sys", "ro") || !hasOpt(s, "/sys/fs/cgroup", "ro") || len(s.Linux.Devices) > 0 || s.Linux.Resources != nil {
+			if !hasOpt(s, "/sys", "ro") || !hasOpt(s, "/sys/fs/cgroup", "ro") || len(s.Linux.Devices) > 0 || (s.Linux.Resources != nil && len(s.Linux.Resources.Devices) > 0) {
 				t.Errorf("unprivileged container got host access: %+v", s.Linux)
 			}
 		}},

@@ -5,7 +5,7 @@
 //
 // Generation applies small options to a base spec, one file per concern: process.go (command,
 // args, env, working directory merged with the image config), user.go, mounts.go,
-// namespaces.go, security.go, seccomp.go, resources.go. A Kubernetes field becomes one option, or one
+// namespaces.go, security.go, seccomp.go, resources.go (cgroup values and OOM score). A Kubernetes field becomes one option, or one
 // case in one, and one table test.
 package ocispec
 
@@ -67,7 +67,7 @@ type Input struct {
 	// TerminationLog is the host file bound at the container's terminationMessagePath;
 	// empty for none.
 	TerminationLog string
-	// Host is what the container's security settings take from the host.
+	// Host is what the container's security settings and resources take from the host.
 	Host Host
 }
 

@@ -40,9 +40,11 @@ type Handle struct {
 // MonitorExe is the binary started as the per-pod monitor: this one.
 var MonitorExe = "/proc/self/exe"
 
-// Create records a validated pod and starts its monitor, which then creates the sandbox
-// and the containers. Nothing is created on the host before the record is persisted, so a
-// crash at any point leaves something that names what to release.
+// Create admits a validated pod as the kubelet does (see admit), records it and starts its
+// monitor, which then creates the sandbox and the containers. Nothing is created on the host
+// before the record is persisted, so a crash at any point leaves something that names what
+// to release. A pod that does not fit is recorded Failed and nothing else is created: the
+// error is then a *RejectedError.
 func Create(cfg state.Config, pod *api.Pod) (*Handle, error) {
 	if err := os.MkdirAll(cfg.PodsDir(), 0o700); err != nil {
 		return nil, err
@@ -51,8 +53,22 @@ func Create(cfg state.Config, pod *api.Pod) (*Handle, error) {
 	p.Metadata.UID = state.NewUID()
 	now := api.NewTime(time.Now())
 	p.Metadata.CreationTimestamp = &now
-	p.Status = api.PodStatus{Phase: api.PodPending}
+	// The API server sets the QoS class on create (PrepareForCreate).
+	p.Status = api.PodStatus{Phase: api.PodPending, QOSClass: api.ComputePodQOS(&p.Spec)}
+	// Admission and the record that makes the pod count for the next one go together.
+	unlockAdmission, err := lockAdmission(cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { unlockAdmission() }()
 	dir := cfg.PodDir(p.Metadata.Namespace, p.Metadata.Name)
+	rejection, err := admit(cfg, &p)
+	if err != nil {
+		return nil, fmt.Errorf("admit pod %s/%s: %w", p.Metadata.Namespace, p.Metadata.Name, err)
+	}
+	if rejection != nil {
+		p.Status = rejectedStatus(&p, rejection)
+	}
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		if errors.Is(err, os.ErrExist) {
 			return nil, fmt.Errorf("pod %s/%s: %w (remove it with: minipod delete pod %s -n %s)",
@@ -76,6 +92,15 @@ func Create(cfg state.Config, pod *api.Pod) (*Handle, error) {
 	if err == nil {
 		err = atomicfile.WriteJSON(filepath.Join(dir, state.StatusFile), &p, 0o644)
 	}
+	if err == nil && rejection != nil {
+		// Rejected: recorded, and nothing else is created (kubelet.go rejectPod).
+		if err = recordRejection(dir, rejection); err == nil {
+			lock.Close()
+			h := &Handle{Cfg: cfg, Pod: p, Dir: dir, done: make(chan struct{})}
+			close(h.done)
+			return nil, &RejectedError{Handle: h, Pod: &p}
+		}
+	}
 	var logf *os.File
 	if err == nil {
 		logf, err = os.OpenFile(filepath.Join(dir, state.MonitorLog), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
@@ -88,6 +113,8 @@ func Create(cfg state.Config, pod *api.Pod) (*Handle, error) {
 		return nil, err
 	}
 	defer logf.Close()
+	unlockAdmission()
+	unlockAdmission = func() {}
 	// The lock is inherited: the monitor holds it from its first instruction, so nobody
 	// mistakes a starting pod for one whose monitor died.
 	cmd := exec.Command(MonitorExe, "monitor", dir)

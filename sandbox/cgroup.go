@@ -1,18 +1,56 @@
 package sandbox
 
 import (
+	"fmt"
+
 	"github.com/opencontainers/cgroups"
 	"github.com/opencontainers/cgroups/manager"
+
+	"github.com/minipod/minipod/api"
+	"github.com/minipod/minipod/resources"
 )
 
 // createCgroup creates the pod's parent cgroup (in every hierarchy the manager handles, v1
-// or v2) without moving any process into it; containers get cgroups below it.
-func createCgroup(path string) error {
-	m, err := manager.New(&cgroups.Cgroup{Path: path, Resources: &cgroups.Resources{}})
+// or v2) without moving any process into it, and sets the pod's values on it as the kubelet's
+// pod container manager does (the sums of the containers' requests and limits, see
+// resources.ForPod); containers get cgroups below it.
+func createCgroup(path string, spec *api.PodSpec) error {
+	res := podResources(resources.ForPod(spec))
+	m, err := manager.New(&cgroups.Cgroup{Path: path, Resources: res})
 	if err != nil {
 		return err
 	}
-	return m.Apply(-1)
+	if err := m.Apply(-1); err != nil {
+		return err
+	}
+	if err := m.Set(res); err != nil {
+		return fmt.Errorf("set pod cgroup resources: %w", err)
+	}
+	return nil
+}
+
+// podResources converts the pod's values for libcontainer's manager as the kubelet's
+// cgroup manager does (pkg/kubelet/cm/cgroup_manager_linux.go toResources): CPU shares
+// become a weight on cgroup v2; devices and the freezer are left alone.
+func podResources(p resources.Pod) *cgroups.Resources {
+	r := &cgroups.Resources{SkipDevices: true, SkipFreezeOnSet: true}
+	if p.Memory != nil {
+		r.Memory = *p.Memory
+	}
+	if p.CPUShares != nil {
+		if cgroups.IsCgroup2UnifiedMode() {
+			r.CpuWeight = cgroups.ConvertCPUSharesToCgroupV2Value(*p.CPUShares)
+		} else {
+			r.CpuShares = *p.CPUShares
+		}
+	}
+	if p.CPUQuota != nil {
+		r.CpuQuota = *p.CPUQuota
+	}
+	if p.CPUPeriod != nil {
+		r.CpuPeriod = *p.CPUPeriod
+	}
+	return r
 }
 
 // destroyCgroup removes the pod's cgroup; its containers' are gone by then.

@@ -57,7 +57,7 @@ func Setup(rec *state.Record) (*Sandbox, error) {
 	// The network, the slowest part, sets the pace.
 	var g errgroup.Group
 	g.Go(func() error { return pinNamespaces(rec.NamespacesDir(), nodename, !spec.HostIPC, !spec.HostNetwork) })
-	g.Go(func() error { return createCgroup(rec.CgroupPath()) })
+	g.Go(func() error { return createCgroup(rec.CgroupPath(), spec) })
 	if !spec.HostIPC {
 		g.Go(func() error { return mountShm(shmPath(rec)) })
 	}
@@ -72,10 +72,11 @@ func Setup(rec *state.Record) (*Sandbox, error) {
 		})
 	}
 	g.Go(func() (err error) {
-		if sb.Volumes, err = volume.Setup(volumesDir(rec), spec.Volumes); err != nil {
+		vols := sizedVolumes(spec, allocatableMemory(rec.Config.Reserved))
+		if sb.Volumes, err = volume.Setup(volumesDir(rec), vols); err != nil {
 			return err
 		}
-		return volume.ApplyFSGroup(sb.Volumes, spec.Volumes, spec.SecurityContext)
+		return volume.ApplyFSGroup(sb.Volumes, vols, spec.SecurityContext)
 	})
 	g.Go(func() (err error) {
 		if spec.HostNetwork {

@@ -7,6 +7,7 @@ package state
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"path/filepath"
 	"regexp"
@@ -16,6 +17,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/validation"
 
+	"github.com/minipod/minipod/api"
 	"github.com/minipod/minipod/netns"
 	"github.com/minipod/minipod/portmap"
 	"github.com/minipod/minipod/sysctl"
@@ -50,6 +52,9 @@ type Config struct {
 	// AllowedUnsafeSysctls are the sysctls (or prefixes ending in *) pods may set besides the
 	// safe ones, as the kubelet's --allowed-unsafe-sysctls.
 	AllowedUnsafeSysctls []string `json:"allowedUnsafeSysctls,omitempty"`
+	// Reserved is kept from pods (cpu, memory, ephemeral-storage), as the kubelet's
+	// --system-reserved: admission offers pods the host's capacity less this.
+	Reserved api.ResourceList `json:"reserved,omitempty"`
 }
 
 // DefaultConfig returns the defaults. The subnet avoids Podman's 10.88.0.0/16 and
@@ -108,6 +113,14 @@ func (c Config) Validate() error {
 	}
 	if _, err := sysctl.NewAllowlist(c.AllowedUnsafeSysctls); err != nil {
 		errs = append(errs, fmt.Errorf("--allowed-unsafe-sysctls: %w", err))
+	}
+	for _, name := range slices.Sorted(maps.Keys(c.Reserved)) {
+		switch q := c.Reserved[name]; {
+		case name != api.ResourceCPU && name != api.ResourceMemory && name != api.ResourceEphemeralStorage:
+			errs = append(errs, fmt.Errorf("--reserved: %q is not cpu, memory or ephemeral-storage", name))
+		case q.Sign() < 0:
+			errs = append(errs, fmt.Errorf("--reserved: %s must not be negative, got %s", name, q.String()))
+		}
 	}
 	if err := c.Network().Validate(); err != nil {
 		errs = append(errs, err)

@@ -5,6 +5,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/minipod/minipod/api"
 )
 
 func TestConfigValidate(t *testing.T) {
@@ -42,6 +46,11 @@ func TestConfigValidate(t *testing.T) {
 		{"unsafe sysctls", func(c *Config) { c.AllowedUnsafeSysctls = []string{"kernel.msg*", "net.core.somaxconn"} }, nil},
 		{"unsafe sysctl not namespaced", func(c *Config) { c.AllowedUnsafeSysctls = []string{"vm.swappiness"} },
 			[]string{"--allowed-unsafe-sysctls", `"vm.swappiness" are not known to be namespaced`}},
+		{"reserved", func(c *Config) {
+			c.Reserved = api.ResourceList{"cpu": resource.MustParse("500m"), "memory": resource.MustParse("1Gi"), "ephemeral-storage": resource.MustParse("1Gi")}
+		}, nil},
+		{"reserved unknown resource", func(c *Config) { c.Reserved = api.ResourceList{"pods": resource.MustParse("1")} }, []string{"--reserved", `"pods"`}},
+		{"reserved negative", func(c *Config) { c.Reserved = api.ResourceList{"cpu": resource.MustParse("-1")} }, []string{"--reserved", "cpu", "-1"}},
 		{"every error reported", func(c *Config) {
 			c.StateDir, c.LogDir, c.CgroupParent, c.BackoffInitial = "s", "l", "/c", 0
 		}, []string{"--state-dir", "--log-dir", "--cgroup-parent", "--backoff-initial"}},

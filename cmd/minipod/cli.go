@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/api/resource"
 
+	"github.com/minipod/minipod/api"
 	"github.com/minipod/minipod/state"
 )
 
@@ -58,6 +59,7 @@ type globalFlags struct {
 	cfg        state.Config
 	subnet     string
 	logMaxSize string
+	reserved   map[string]string
 }
 
 func (g *globalFlags) config() (state.Config, error) {
@@ -72,6 +74,9 @@ func (g *globalFlags) config() (state.Config, error) {
 		return cfg, badInput(fmt.Errorf("--container-log-max-size: %w", err))
 	}
 	cfg.ContainerLogMaxSize = q.Value()
+	if cfg.Reserved, err = parseReserved(g.reserved); err != nil {
+		return cfg, badInput(err)
+	}
 	if err := cfg.Validate(); err != nil {
 		return cfg, badInput(err)
 	}
@@ -103,6 +108,7 @@ func newRootCmd() *cobra.Command {
 	f.StringSliceVar(&g.cfg.InsecureRegistries, "insecure-registry", nil, "registry (host[:port]) that may be reached over plain HTTP; localhost and 127.0.0.1 always may")
 	f.BoolVar(&g.cfg.SeccompDefault, "seccomp-default", false, "give containers that name no seccomp profile RuntimeDefault instead of Unconfined (the kubelet's flag)")
 	f.StringSliceVar(&g.cfg.AllowedUnsafeSysctls, "allowed-unsafe-sysctls", nil, "unsafe sysctls or sysctl prefixes ending in * that pods may set, besides the safe ones (the kubelet's flag)")
+	f.StringToStringVar(&g.reserved, "reserved", nil, "resources kept from pods, like the kubelet's --system-reserved (e.g. cpu=500m,memory=1Gi,ephemeral-storage=10Gi)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return badInput(err) })
 
 	root.AddCommand(newRunCmd(g), newGetCmd(g), newDescribeCmd(g), newLogsCmd(g), newExecCmd(g), newAttachCmd(g), newWaitCmd(g), newDeleteCmd(g), newImageCmd(g), newMonitorCmd())
@@ -116,4 +122,20 @@ func exactArgs(n int) cobra.PositionalArgs {
 		}
 		return nil
 	}
+}
+
+// parseReserved parses --reserved NAME=QUANTITY pairs.
+func parseReserved(kv map[string]string) (api.ResourceList, error) {
+	if len(kv) == 0 {
+		return nil, nil
+	}
+	l := api.ResourceList{}
+	for name, v := range kv {
+		q, err := resource.ParseQuantity(v)
+		if err != nil {
+			return nil, fmt.Errorf("--reserved: %s=%s: %w", name, v, err)
+		}
+		l[name] = q
+	}
+	return l, nil
 }

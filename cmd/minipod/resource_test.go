@@ -134,7 +134,9 @@ func fakePod(t *testing.T, cfg state.Config, p *api.Pod, events []api.Event, log
 	if p.Metadata.UID == "" {
 		p.Metadata.UID = state.NewUID()
 	}
-	dir := cfg.PodDir(p.Metadata.Namespace, p.Metadata.Name)
+	// Built aside and renamed into place, as a watcher must never see it half written.
+	final := cfg.PodDir(p.Metadata.Namespace, p.Metadata.Name)
+	dir := filepath.Join(cfg.StateDir, "staging-"+p.Metadata.Name)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -157,6 +159,13 @@ func fakePod(t *testing.T, cfg state.Config, p *api.Pod, events []api.Event, log
 		ev = append(append(ev, b...), '\n')
 	}
 	os.WriteFile(filepath.Join(dir, state.EventsFile), ev, 0o644)
+	if err := os.MkdirAll(filepath.Dir(final), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(dir, final); err != nil {
+		t.Fatal(err)
+	}
+	dir = final
 	rec := &state.Record{Config: cfg, Pod: *p}
 	for key, lines := range logs {
 		c, n, _ := strings.Cut(key, "/")

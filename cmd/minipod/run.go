@@ -84,6 +84,16 @@ func runPod(cfg state.Config, pod *api.Pod, rm bool) error {
 	sigc := make(chan os.Signal, 2)
 	signal.Notify(sigc, unix.SIGINT, unix.SIGTERM)
 	h, err := pods.Create(cfg, pod)
+	if rej := (*pods.RejectedError)(nil); errors.As(err, &rej) {
+		// Admission refused it: its final status is all there is to show.
+		newPrinter(os.Stdout, os.Stderr).status(rej.Pod)
+		if rm {
+			if err := rej.Handle.Remove(); err != nil {
+				fmt.Fprintln(os.Stderr, "minipod: removing pod:", err)
+			}
+		}
+		return &exitError{exitFailed, nil}
+	}
 	if err != nil {
 		return &exitError{exitFailed, err}
 	}
@@ -264,6 +274,9 @@ func newMonitorCmd() *cobra.Command {
 // there: it failed, or a container waits for a reason that needs a change to go away.
 func runDetached(cfg state.Config, pod *api.Pod) error {
 	h, err := pods.Create(cfg, pod)
+	if rej := (*pods.RejectedError)(nil); errors.As(err, &rej) {
+		return &exitError{exitFailed, fmt.Errorf("pod %s/%s failed: %s", pod.Metadata.Namespace, pod.Metadata.Name, podFailure(rej.Pod))}
+	}
 	if err != nil {
 		return &exitError{exitFailed, err}
 	}
