@@ -136,7 +136,7 @@ func (m *monitor) admitSecurity() (reason, msg string) {
 // runAsNonRoot with a root user (CreateContainerConfigError, with the kubelet's message), a
 // Localhost seccomp or AppArmor profile that is not there (CreateContainerError, with
 // containerd's).
-func (w *worker) hostSecurity(img ocispec.ImageConfig) (ocispec.Host, error) {
+func (w *worker) containerHost(img ocispec.ImageConfig) (ocispec.Host, error) {
 	m, c := w.m, w.c
 	if err := ocispec.VerifyRunAsNonRoot(&m.pod, c, img.User); err != nil {
 		return ocispec.Host{}, err
@@ -145,7 +145,8 @@ func (w *worker) hostSecurity(img ocispec.ImageConfig) (ocispec.Host, error) {
 	if err != nil {
 		return ocispec.Host{}, err
 	}
-	h := ocispec.Host{Capabilities: caps, SeccompDefault: m.rec.Config.SeccompDefault}
+	h := m.host // the host's memory and cgroups, read with the sandbox setup
+	h.Capabilities, h.SeccompDefault = caps, m.rec.Config.SeccompDefault
 	if path := ocispec.LocalhostSeccompProfile(&m.pod, c, m.rec.Config.SeccompDir()); path != "" {
 		b, err := os.ReadFile(path)
 		if err != nil {

@@ -219,7 +219,7 @@ func (w *worker) create(img *image.Image, attempt int32) (*container.Instance, e
 		return nil, err
 	}
 	imgCfg := ocispec.ImageConfig(img.Config)
-	host, err := w.hostSecurity(imgCfg)
+	host, err := w.containerHost(imgCfg)
 	if err != nil {
 		return nil, err
 	}
