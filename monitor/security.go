@@ -131,8 +131,9 @@ func (m *monitor) admitSecurity() (reason, msg string) {
 	return "", ""
 }
 
-// hostSecurity checks what the kubelet and containerd check before creating a container, and
-// finds what its security settings take from the host. A problem is an *ocispec.CreateError:
+// containerHost checks what the kubelet and containerd check before creating a container, and
+// finds what its spec takes from the host: for its security settings, and the host's memory
+// and cgroups (read with the sandbox) for its resources. A problem is an *ocispec.CreateError:
 // runAsNonRoot with a root user (CreateContainerConfigError, with the kubelet's message), a
 // Localhost seccomp or AppArmor profile that is not there (CreateContainerError, with
 // containerd's).
