@@ -37,8 +37,23 @@ type Handle struct {
 	err  error         // the monitor's exit status
 }
 
-// MonitorExe is the binary started as the per-pod monitor: this one.
-var MonitorExe = "/proc/self/exe"
+// MonitorName is the per-pod monitor's binary, installed beside minipod's: a separate
+// program that links only what supervising a pod needs, since every monitor (and every
+// container init, which re-executes it) pays in memory and start-up time for what it links.
+const MonitorName = "minipod-monitor"
+
+// MonitorExe finds the monitor binary: beside this program's own.
+func MonitorExe() (string, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return "", fmt.Errorf("find %s: %w", MonitorName, err)
+	}
+	p := filepath.Join(filepath.Dir(self), MonitorName)
+	if _, err := os.Stat(p); err != nil {
+		return "", fmt.Errorf("find %s beside %s (build both with make): %w", MonitorName, self, err)
+	}
+	return p, nil
+}
 
 // Create admits a validated pod as the kubelet does (see admit), records it and starts its
 // monitor, which then creates the sandbox and the containers. Nothing is created on the host
@@ -46,6 +61,10 @@ var MonitorExe = "/proc/self/exe"
 // to release. A pod that does not fit is recorded Failed and nothing else is created: the
 // error is then a *RejectedError.
 func Create(cfg state.Config, pod *api.Pod) (*Handle, error) {
+	exe, err := MonitorExe()
+	if err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(cfg.PodsDir(), 0o700); err != nil {
 		return nil, err
 	}
@@ -117,8 +136,7 @@ func Create(cfg state.Config, pod *api.Pod) (*Handle, error) {
 	unlockAdmission = func() {}
 	// The lock is inherited: the monitor holds it from its first instruction, so nobody
 	// mistakes a starting pod for one whose monitor died.
-	cmd := exec.Command(MonitorExe, "monitor", dir)
-	cmd.Args[0] = "minipod" // what ps shows, instead of /proc/self/exe
+	cmd := exec.Command(exe, "monitor", dir)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.ExtraFiles = []*os.File{lock}
 	cmd.SysProcAttr = &unix.SysProcAttr{Setsid: true}
