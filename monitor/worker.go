@@ -14,7 +14,7 @@ import (
 
 	"github.com/minipod/minipod/api"
 	"github.com/minipod/minipod/container"
-	"github.com/minipod/minipod/image"
+	image "github.com/minipod/minipod/image/imageinfo"
 	"github.com/minipod/minipod/ocispec"
 	"github.com/minipod/minipod/probe"
 	"github.com/minipod/minipod/sandbox"

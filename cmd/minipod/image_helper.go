@@ -1,0 +1,56 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"sync"
+
+	"github.com/spf13/cobra"
+
+	"github.com/minipod/minipod/image"
+	"github.com/minipod/minipod/image/imageinfo"
+)
+
+// newImageGetForMonitorCmd is the image helper of the pod monitor (package imageinfo
+// describes the protocol): the monitor does not link the registry client, so it runs this
+// for every image but rootfs: ones, with the pod's --root and --insecure-registry flags. It
+// gets REF per --policy, as the kubelet's image manager does before a container starts, and
+// writes progress and the result as JSON lines on stdout. It exits 0 whatever the outcome,
+// which is in the last line; the monitor kills it when the pod stops.
+func newImageGetForMonitorCmd(f *imageFlags) *cobra.Command {
+	var policy string
+	cmd := &cobra.Command{
+		Use:    "get-for-monitor REF",
+		Short:  "Get an image for a pod's monitor (started by minipod-monitor)",
+		Hidden: true,
+		Args:   imageArgs(1, false),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ref := args[0]
+			var mu sync.Mutex
+			enc := json.NewEncoder(os.Stdout)
+			emit := func(l imageinfo.HelperLine) {
+				mu.Lock()
+				defer mu.Unlock()
+				enc.Encode(&l)
+			}
+			s, _, err := f.store()
+			if err != nil {
+				emit(imageinfo.HelperLine{Error: imageinfo.NewHelperError(ref, err)})
+				return nil
+			}
+			ctx, cancel := interruptible()
+			defer cancel()
+			img, err := s.Get(ctx, ref, image.PullPolicy(policy), image.PullOptions{Progress: func(p image.Progress) {
+				emit(imageinfo.HelperLine{Progress: &p})
+			}})
+			if err != nil {
+				emit(imageinfo.HelperLine{Error: imageinfo.NewHelperError(ref, err)})
+				return nil
+			}
+			emit(imageinfo.HelperLine{Image: img, Size: s.Size(img)})
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&policy, "policy", "", "imagePullPolicy: Always, IfNotPresent or Never")
+	return cmd
+}
