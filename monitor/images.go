@@ -18,8 +18,20 @@ import (
 	image "github.com/minipod/minipod/image/imageinfo"
 )
 
-// cliName is minipod's CLI binary, installed beside the monitor's: it is the image helper.
+// cliName is minipod's CLI binary, the image helper: named by $MINIPOD_CLI (set by the
+// minipod that started the monitor, pods.CLIEnv), else installed beside the monitor.
 const cliName = "minipod"
+
+func cliPath() (string, error) {
+	if p := os.Getenv("MINIPOD_CLI"); p != "" {
+		return p, nil
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(filepath.Dir(self), cliName), nil
+}
 
 // images gets the images of the pod's containers as the image store does (image.Store.Get),
 // without linking the registry client into the monitor: rootfs: references are resolved
@@ -86,7 +98,7 @@ func (s *images) helper(ctx context.Context, ref string, policy image.PullPolicy
 	fail := func(err error) (*image.Image, error) {
 		return nil, &image.Error{Ref: ref, Err: fmt.Errorf("image helper: %w", err)}
 	}
-	self, err := os.Executable()
+	cli, err := cliPath()
 	if err != nil {
 		return fail(err)
 	}
@@ -95,7 +107,7 @@ func (s *images) helper(ctx context.Context, ref string, policy image.PullPolicy
 		args = append(args, "--insecure-registry", r)
 	}
 	args = append(args, "image", "get-for-monitor", "--policy", string(policy), "--", ref)
-	cmd := exec.CommandContext(ctx, filepath.Join(filepath.Dir(self), cliName), args...)
+	cmd := exec.CommandContext(ctx, cli, args...)
 	// A stopped pod ends its pulls: the helper cancels cleanly on SIGTERM (an interrupted
 	// pull leaves the store unchanged), and is killed if it does not.
 	cmd.Cancel = func() error { return cmd.Process.Signal(unix.SIGTERM) }

@@ -42,18 +42,26 @@ type Handle struct {
 // container init, which re-executes it) pays in memory and start-up time for what it links.
 const MonitorName = "minipod-monitor"
 
-// MonitorExe finds the monitor binary: beside this program's own.
-func MonitorExe() (string, error) {
-	self, err := os.Executable()
-	if err != nil {
-		return "", fmt.Errorf("find %s: %w", MonitorName, err)
+// MonitorExe finds the monitor binary: cfg.MonitorPath (--monitor-path) if set, else
+// beside this program's own.
+func MonitorExe(cfg state.Config) (string, error) {
+	p := cfg.MonitorPath
+	if p == "" {
+		self, err := os.Executable()
+		if err != nil {
+			return "", fmt.Errorf("find %s: %w", MonitorName, err)
+		}
+		p = filepath.Join(filepath.Dir(self), MonitorName)
 	}
-	p := filepath.Join(filepath.Dir(self), MonitorName)
 	if _, err := os.Stat(p); err != nil {
-		return "", fmt.Errorf("find %s beside %s (build both with make): %w", MonitorName, self, err)
+		return "", fmt.Errorf("find the pod monitor (build minipod and %s with make, or set --monitor-path): %w", MonitorName, err)
 	}
 	return p, nil
 }
+
+// CLIEnv names this program to the monitor, which runs it as its image helper (see
+// monitor/images.go): the monitor may be installed elsewhere (--monitor-path).
+const CLIEnv = "MINIPOD_CLI"
 
 // Create admits a validated pod as the kubelet does (see admit), records it and starts its
 // monitor, which then creates the sandbox and the containers. Nothing is created on the host
@@ -61,9 +69,13 @@ func MonitorExe() (string, error) {
 // to release. A pod that does not fit is recorded Failed and nothing else is created: the
 // error is then a *RejectedError.
 func Create(cfg state.Config, pod *api.Pod) (*Handle, error) {
-	exe, err := MonitorExe()
+	exe, err := MonitorExe(cfg)
 	if err != nil {
 		return nil, err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("find minipod's own binary: %w", err)
 	}
 	if err := os.MkdirAll(cfg.PodsDir(), 0o700); err != nil {
 		return nil, err
@@ -138,6 +150,7 @@ func Create(cfg state.Config, pod *api.Pod) (*Handle, error) {
 	// mistakes a starting pod for one whose monitor died.
 	cmd := exec.Command(exe, "monitor", dir)
 	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.Env = append(os.Environ(), CLIEnv+"="+self)
 	cmd.ExtraFiles = []*os.File{lock}
 	cmd.SysProcAttr = &unix.SysProcAttr{Setsid: true}
 	err = cmd.Start()
