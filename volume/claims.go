@@ -93,10 +93,8 @@ func (c Claims) create(pvc *api.PersistentVolumeClaim) (bool, error) {
 		return false, errors.New("volume: a claim needs a name and a namespace")
 	}
 	dst := c.dir(ns, name)
-	// The fast path needs no lock: a volume is only ever renamed in whole.
-	if _, err := os.Lstat(filepath.Join(dst, claimFile)); err == nil {
-		return false, nil
-	}
+	// Always under the lock, even for a volume that exists: a deletion that has checked its
+	// users holds it until the volume is gone, so no pod binds a volume being deleted.
 	unlock, err := c.lock()
 	if err != nil {
 		return false, err
