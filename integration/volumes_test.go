@@ -18,6 +18,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"golang.org/x/sys/unix"
 
 	"github.com/minipod/minipod/api"
 )
@@ -333,4 +334,76 @@ func TestImageVolumeFailures(t *testing.T) {
 	e.deletePod(t, "volfail")
 	r.wait(t, 30*time.Second)
 	assertNoLeaks(t, e)
+}
+
+// volumeLeaks is assertNoLeaks's part for volumes: named volumes stay when their pods go,
+// by design, but none may be left mounted (bound into a namespace that outlived its pod, or
+// on the host), nor may an image volume's mount; and a creation or deletion leaves no
+// staging directory.
+func volumeLeaks(e *env) []string {
+	var out []string
+	store := filepath.Join(e.rootDir, "volumes")
+	b, _ := os.ReadFile("/proc/self/mountinfo")
+	lines := strings.Split(string(b), "\n")
+	// A bind mount's root is the source's path within its filesystem: the store's path less
+	// the mount point of the filesystem that holds it.
+	storeInFS := store
+	for _, l := range lines {
+		if f := strings.Fields(l); len(f) > 4 && (f[4] == "/" || strings.HasPrefix(store, f[4]+"/")) && len(f[4]) <= len(store) {
+			if rel := strings.TrimPrefix(store, strings.TrimSuffix(f[4], "/")); len(rel) < len(storeInFS) || storeInFS == store {
+				storeInFS = rel
+			}
+		}
+	}
+	for _, l := range lines {
+		f := strings.Fields(l)
+		if len(f) < 5 {
+			continue
+		}
+		switch root, mp := f[3], f[4]; {
+		case strings.HasPrefix(root, storeInFS+"/") || strings.HasPrefix(mp, store+"/"):
+			out = append(out, "named volume mounted: "+l)
+		case strings.Contains(mp, "/image-volumes/") && strings.HasPrefix(mp, e.rootDir+"/"):
+			out = append(out, "image volume mounted: "+l)
+		}
+	}
+	namespaces, _ := os.ReadDir(store)
+	for _, ns := range namespaces {
+		ents, _ := os.ReadDir(filepath.Join(store, ns.Name()))
+		for _, en := range ents {
+			if strings.HasPrefix(en.Name(), ".") {
+				out = append(out, "named volume staging dir: "+filepath.Join(store, ns.Name(), en.Name()))
+			}
+		}
+	}
+	return out
+}
+
+// The leak check sees a volume left mounted and a staging directory left behind.
+func TestVolumeLeakCheck(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	vol := e.volumePath("default", "data")
+	staging := filepath.Join(e.rootDir, "volumes", "default", ".tmp-1")
+	target := filepath.Join(e.dir, "bound")
+	for _, d := range []string{vol, staging, target} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if l := volumeLeaks(e); len(l) != 1 || !strings.HasPrefix(l[0], "named volume staging dir: ") {
+		t.Errorf("volumeLeaks = %q, want the staging dir", l)
+	}
+	os.Remove(staging)
+	if err := unix.Mount(vol, target, "", unix.MS_BIND, ""); err != nil {
+		t.Fatal(err)
+	}
+	l := volumeLeaks(e)
+	unix.Unmount(target, unix.MNT_DETACH)
+	if len(l) != 1 || !strings.HasPrefix(l[0], "named volume mounted: ") {
+		t.Errorf("volumeLeaks = %q, want the bound volume", l)
+	}
+	if l := volumeLeaks(e); len(l) != 0 {
+		t.Errorf("volumeLeaks = %q, want none", l)
+	}
 }
