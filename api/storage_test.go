@@ -194,3 +194,21 @@ func TestLoadPersistentVolumeClaim(t *testing.T) {
 		})
 	}
 }
+
+// The docs' claims load (integration/testdata/k8s-examples, copied from the Kubernetes
+// documentation).
+func TestLoadDocsClaims(t *testing.T) {
+	for file, want := range map[string]string{"pv-claim.yaml": "task-pv-claim", "expandable-pvc.yaml": "expandable-pvc"} {
+		b, err := os.ReadFile("../integration/testdata/k8s-examples/pods/storage/" + file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := LoadPersistentVolumeClaim(b)
+		if err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		if c.Metadata.Name != want || c.Metadata.Namespace != "default" || len(c.Spec.AccessModes) != 1 || c.Spec.AccessModes[0] != ReadWriteOnce {
+			t.Errorf("%s: %+v", file, c)
+		}
+	}
+}
