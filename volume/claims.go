@@ -107,7 +107,7 @@ func (c Claims) create(pvc *api.PersistentVolumeClaim) (bool, error) {
 	if err := os.MkdirAll(nsDir, 0o700); err != nil {
 		return false, fmt.Errorf("create volume %s/%s: %w", ns, name, err)
 	}
-	removeLeftovers(nsDir, tmpPrefix)
+	removeLeftovers(nsDir)
 	tmp, err := os.MkdirTemp(nsDir, tmpPrefix)
 	if err != nil {
 		return false, fmt.Errorf("create volume %s/%s: %w", ns, name, err)
@@ -214,6 +214,7 @@ func (c Claims) Delete(namespace, name string, inUse func() error) error {
 		unlock()
 		return err
 	}
+	removeLeftovers(filepath.Dir(dst))
 	gone, err := os.MkdirTemp(filepath.Dir(dst), deletedPrefix)
 	if err == nil {
 		// Moved into a fresh directory of its own: the volume vanishes at once.
@@ -226,17 +227,21 @@ func (c Claims) Delete(namespace, name string, inUse func() error) error {
 		}
 		return fmt.Errorf("delete volume %s/%s: %w", namespace, name, err)
 	}
-	// What a deletion that died here left is removed by the next one.
-	removeLeftovers(filepath.Dir(dst), deletedPrefix)
+	// Outside the lock: the content may be large. What a deletion that dies here leaves is
+	// removed by the next creation or deletion in the namespace.
+	if err := os.RemoveAll(gone); err != nil {
+		return fmt.Errorf("delete volume %s/%s: %w", namespace, name, err)
+	}
 	return nil
 }
 
-// removeLeftovers removes the entries of dir named with prefix: what an interrupted creation
-// or deletion left behind.
-func removeLeftovers(dir, prefix string) {
+// removeLeftovers removes what interrupted creations and deletions left in a namespace's
+// directory. Called under the lock, it cannot meet a creation or a rename in progress (a
+// deletion still removing its own content removes it too, which is no harm).
+func removeLeftovers(dir string) {
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), prefix) {
+		if strings.HasPrefix(e.Name(), tmpPrefix) || strings.HasPrefix(e.Name(), deletedPrefix) {
 			os.RemoveAll(filepath.Join(dir, e.Name()))
 		}
 	}

@@ -240,3 +240,47 @@ func TestMountsReadOnlySources(t *testing.T) {
 		t.Errorf("created outside the image: %v", ents)
 	}
 }
+
+// Creations and deletions racing each other fail only as "not found", and leave a volume
+// whole or nothing at all.
+func TestClaimsCreateDeleteRace(t *testing.T) {
+	c := Claims{Dir: t.TempDir()}
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for g := range 8 {
+		wg.Go(func() {
+			for range 25 {
+				var err error
+				if g%2 == 0 {
+					var p string
+					if p, err = c.Ensure("ns", "v"); err == nil {
+						// The content may be deleted right away, but never half made.
+						os.WriteFile(filepath.Join(p, "f"), nil, 0o644)
+					}
+				} else if err = c.Delete("ns", "v", func() error { return nil }); errors.Is(err, ErrClaimNotFound) {
+					err = nil
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	ents, _ := os.ReadDir(filepath.Join(c.Dir, "ns"))
+	for _, e := range ents {
+		if e.Name() != "v" {
+			t.Errorf("left in the namespace dir: %s", e.Name())
+		}
+	}
+	if len(ents) == 1 {
+		if _, err := c.Get("ns", "v"); err != nil {
+			t.Errorf("the volume left is not whole: %v", err)
+		}
+	}
+}
