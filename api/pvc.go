@@ -18,23 +18,10 @@ import (
 //go:embed k8s_pvc_fields.txt
 var k8sPVCFields string
 
-var knownPVCFields = sync.OnceValue(func() *fieldNode {
-	root := &fieldNode{}
-	for _, line := range strings.Split(k8sPVCFields, "\n") {
-		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
-			root.insert(line)
-		}
-	}
-	return root
-})
-
-var supportedPVCFields = sync.OnceValue(func() *fieldNode {
-	root := &fieldNode{}
-	walkFields(reflect.TypeFor[PersistentVolumeClaim](), func(path string, t reflect.Type) {
-		root.insert(path).typ = t
-	})
-	return root
-})
+var (
+	knownPVCFields     = sync.OnceValue(func() *fieldNode { return listedFields(k8sPVCFields) })
+	supportedPVCFields = sync.OnceValue(func() *fieldNode { return typeFields(reflect.TypeFor[PersistentVolumeClaim]()) })
+)
 
 // LoadPersistentVolumeClaim decodes one PersistentVolumeClaim document (YAML or JSON) as Load
 // decodes a Pod: unknown and unsupported fields refused with their paths, status ignored,
