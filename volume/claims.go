@@ -114,8 +114,8 @@ func (c Claims) create(pvc *api.PersistentVolumeClaim) (bool, error) {
 	}
 	defer os.RemoveAll(tmp) // gone once renamed
 	data := filepath.Join(tmp, claimDataDir)
-	// World-writable like an emptyDir and like the directories of the hostPath provisioners
-	// of kind and minikube, so a pod of any user can write to its claim; fsGroup narrows it.
+	// World-writable like an emptyDir and like the directories of the local-path provisioner
+	// of kind and k3s (mkdir -m 0777), so a pod of any user can write to its claim.
 	if err := os.Mkdir(data, 0o777); err != nil {
 		return false, fmt.Errorf("create volume %s/%s: %w", ns, name, err)
 	}
