@@ -260,9 +260,9 @@ func TestImageVolume(t *testing.T) {
 }
 
 // A missing image volume keeps the containers that mount it waiting as the kubelet reports it
-// (ErrImagePull, then ImagePullBackOff with the pull's error; Never: ErrImageNeverPull), and
-// retried; a container that does not mount it runs; a subPath the image lacks is a
-// CreateContainerError.
+// (ErrImagePull, then ImagePullBackOff with the pull's error; Never: ErrImageNeverPull; a bad
+// reference: InvalidImageName), and retried; a container that does not mount it runs; a
+// subPath the image lacks is a CreateContainerError.
 func TestImageVolumeFailures(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -274,15 +274,18 @@ func TestImageVolumeFailures(t *testing.T) {
 		sleeper("pull", rootfsImage(), "true"),
 		sleeper("never", rootfsImage(), "true"),
 		sleeper("subpath", rootfsImage(), "true"),
+		sleeper("invalid", rootfsImage(), "true"),
 		sleeper("free", rootfsImage(), "echo free"))
 	p.Spec.Volumes = []api.Volume{
 		{Name: "missing", Image: &api.ImageVolumeSource{Reference: missing, PullPolicy: api.PullIfNotPresent}},
 		{Name: "never", Image: &api.ImageVolumeSource{Reference: host + "/crio/artifact:never", PullPolicy: api.PullNever}},
 		{Name: "good", Image: &api.ImageVolumeSource{Reference: ref, PullPolicy: api.PullIfNotPresent}},
+		{Name: "invalid", Image: &api.ImageVolumeSource{Reference: "UPPER/Case:tag", PullPolicy: api.PullIfNotPresent}},
 	}
 	p.Spec.Containers[0].VolumeMounts = []api.VolumeMount{{Name: "missing", MountPath: "/v"}}
 	p.Spec.Containers[1].VolumeMounts = []api.VolumeMount{{Name: "never", MountPath: "/v"}}
 	p.Spec.Containers[2].VolumeMounts = []api.VolumeMount{{Name: "good", MountPath: "/v", SubPath: "not-existing"}}
+	p.Spec.Containers[3].VolumeMounts = []api.VolumeMount{{Name: "invalid", MountPath: "/v"}}
 	var mu sync.Mutex
 	var reasons []string // of "pull", collapsed
 	w := watchStatus(e, "default", "volfail", 5*time.Millisecond, func(p *api.Pod) {
@@ -294,7 +297,8 @@ func TestImageVolumeFailures(t *testing.T) {
 	})
 	r := e.run(manifest(p), "--rm=false")
 	st := e.waitFor(t, "default", "volfail", and(running("free"),
-		waitingReason("pull", "ImagePullBackOff"), waitingReason("never", "ErrImageNeverPull"), waitingReason("subpath", "CreateContainerError")), 90*time.Second)
+		waitingReason("pull", "ImagePullBackOff"), waitingReason("never", "ErrImageNeverPull"), waitingReason("subpath", "CreateContainerError"),
+		waitingReason("invalid", "InvalidImageName")), 90*time.Second)
 	time.Sleep(2 * time.Second) // a few back-offs (200 ms doubling to 800 ms)
 	w.finish()
 	mu.Lock()
@@ -312,6 +316,9 @@ func TestImageVolumeFailures(t *testing.T) {
 	if m := ctrStatus(st, "subpath").State.Waiting.Message; m != fmt.Sprintf("sub path %q does not exist in image volume %q", "not-existing", ref) {
 		t.Errorf("CreateContainerError message %q", m)
 	}
+	if m := ctrStatus(st, "invalid").State.Waiting.Message; !strings.HasPrefix(m, `Failed to apply default image tag "UPPER/Case:tag": `) {
+		t.Errorf("InvalidImageName message %q", m)
+	}
 	evs := e.events(t, "default", "volfail")
 	for _, want := range []struct{ container, reason, msg string }{
 		{"pull", "Failed", "Error: ErrImagePull"},
@@ -321,12 +328,14 @@ func TestImageVolumeFailures(t *testing.T) {
 		{"", "BackOff", fmt.Sprintf("Back-off pulling image %q", missing)},
 		{"", "ErrImageNeverPull", "Container image"},
 		{"subpath", "Failed", "Error: sub path"},
+		{"invalid", "Failed", "Error: InvalidImageName"},
+		{"", "InspectFailed", "Failed to apply default image tag"},
 	} {
 		if len(eventsWith(evs, want.container, want.reason, want.msg)) == 0 {
 			t.Errorf("no event %+v among %+v", want, evs)
 		}
 	}
-	for _, c := range []string{"pull", "never", "subpath"} {
+	for _, c := range []string{"pull", "never", "subpath", "invalid"} {
 		if cs := ctrStatus(st, c); cs.RestartCount != 0 {
 			t.Errorf("container %s restarted %d times", c, cs.RestartCount)
 		}
