@@ -6,9 +6,10 @@ BIN     := bin/minipod
 MONITOR := bin/minipod-monitor
 # The example manifest names this path: an unpacked busybox root filesystem.
 ROOTFS  := /var/lib/minipod/rootfs/busybox
+PREFIX  ?= /usr/local
 SOURCES := $(shell find . -name '*.go' -not -path './integration/*') go.mod go.sum
 
-.PHONY: all build test integration check demo bench deps clean vet
+.PHONY: all build install test integration check demo bench deps clean vet
 
 all: build
 
@@ -17,6 +18,12 @@ build: $(BIN) $(MONITOR)
 # One recipe builds both: the CLI and the per-pod monitor it starts, side by side.
 $(BIN) $(MONITOR) &: $(SOURCES) scripts/build.sh
 	GO=$(GO) scripts/build.sh $(BIN)
+
+# Both binaries into $(PREFIX)/bin: minipod finds minipod-monitor beside itself. install
+# copies with plain writes (see scripts/build.sh on why not mmap).
+install: $(BIN) $(MONITOR)
+	install -D -m 0755 $(MONITOR) $(DESTDIR)$(PREFIX)/bin/minipod-monitor
+	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/minipod
 
 deps:
 	@scripts/deps.sh
