@@ -5,10 +5,10 @@ package integration
 import (
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
-
-	"github.com/minipod/minipod/api"
 )
 
 // BenchmarkPodDelete: a running 2-container pod with no grace period (started with
@@ -33,38 +33,43 @@ func BenchmarkPodDelete(b *testing.B) {
 }
 
 // BenchmarkBackOffRestart: how late a crash-looping container is restarted after its
-// back-off (300 ms here) has expired. The container prints a line and exits 1; the line's
-// log timestamp (taken by the monitor as it reads it, just before the exit) stands for the
-// exit time, so the figure slightly overstates the lateness. The restart is the attempt's
-// first event ("Pulled"), whose timestamp has microsecond precision; the first crash is
-// left out, since the kubelet restarts it at once (package backoff).
+// back-off (1 s here) has expired: from the due time (its exit as the monitor reaped it
+// plus the back-off, which the monitor logs when the wait ends) to the restart's first event
+// ("Pulled"), whose timestamp has microsecond precision.
 func BenchmarkBackOffRestart(b *testing.B) {
 	e := newEnv(b)
-	const backoff = 300 * time.Millisecond
+	const backoff = time.Second
 	e.backoffInitial, e.backoffMax = backoff.String(), backoff.String()
-	const restarts = 12
+	const restarts = 8
 	manifest := fmt.Sprintf(`apiVersion: v1
 kind: Pod
 metadata: {name: crash}
 spec:
   terminationGracePeriodSeconds: 0
   containers:
-  - {name: c, image: "rootfs:%s", command: [sh, -c, "echo bye; exit 1"]}
+  - {name: c, image: "rootfs:%s", command: [sh, -c, "exit 1"]}
 `, rootfsDir)
 	var late []time.Duration
 	for range b.N {
 		r := e.run(manifest)
-		p := e.waitFor(b, "default", "crash", restartsAtLeast("c", restarts+1), 2*time.Minute)
-		evs := e.events(b, "default", "crash")
+		e.waitFor(b, "default", "crash", restartsAtLeast("c", restarts+2), 2*time.Minute)
 		var pulled []time.Time // the start of every attempt
-		for _, ev := range evs {
+		for _, ev := range e.events(b, "default", "crash") {
 			if ev.Container == "c" && ev.Reason == "Pulled" {
 				pulled = append(pulled, ev.Time.Time)
 			}
 		}
-		for n := 1; n <= restarts && n+1 < len(pulled); n++ {
-			exit := lastLogTime(b, e, p, n)
-			late = append(late, pulled[n+1].Sub(exit.Add(backoff)))
+		// The restart after a back-off is the first attempt to start after its due time
+		// (less half the back-off, in case it came early: the attempt before started at
+		// least a back-off before it). A back-off that had expired before it was checked
+		// (a slow attempt) has no wait, and no due time.
+		for _, due := range backOffDue(b, e, "crash") {
+			for _, p := range pulled {
+				if p.After(due.Add(-backoff / 2)) {
+					late = append(late, p.Sub(due))
+					break
+				}
+			}
 		}
 		r.signal(2)
 		r.wait(b, time.Minute)
@@ -72,15 +77,29 @@ spec:
 	report(b, "back-off restart: due time to restart", "ms-late", late)
 }
 
-// lastLogTime is the timestamp of the last line of a container attempt's log.
-func lastLogTime(b *testing.B, e *env, p *api.Pod, restart int) time.Time {
-	path := e.logPath(p, "c", restart)
-	if _, err := os.Stat(path); err != nil {
+// backOffDue reads the due times of the back-offs the pod's monitor waited out.
+func backOffDue(b *testing.B, e *env, name string) []time.Time {
+	data, err := os.ReadFile(filepath.Join(e.podDir("default", name), "monitor.log"))
+	if err != nil {
 		b.Fatal(err)
 	}
-	recs := readCRILog(b, path)
-	if len(recs) == 0 {
-		b.Fatalf("%s: empty", path)
+	var due []time.Time
+	for _, l := range strings.Split(string(data), "\n") {
+		if !strings.Contains(l, `msg="back-off over"`) {
+			continue
+		}
+		_, v, ok := strings.Cut(l, " due=")
+		if !ok {
+			b.Fatalf("monitor.log: no due time in %q", l)
+		}
+		t, err := time.Parse(time.RFC3339Nano, strings.Fields(v)[0])
+		if err != nil {
+			b.Fatalf("monitor.log: %q: %v", l, err)
+		}
+		due = append(due, t)
 	}
-	return recs[len(recs)-1].ts
+	if len(due) == 0 {
+		b.Fatal("monitor.log: no back-off")
+	}
+	return due
 }
