@@ -34,7 +34,7 @@ func validateSecurity(p *Pod) field.ErrorList {
 	for _, l := range []struct {
 		name string
 		list []Container
-	}{{"initContainers", spec.InitContainers}, {"containers", spec.Containers}} {
+	}{{"initContainers", spec.InitContainers}, {"containers", spec.Containers}, {"ephemeralContainers", ephemeralAsContainers(spec)}} {
 		for i := range l.list {
 			if sc := l.list[i].SecurityContext; sc != nil {
 				errs = append(errs, validateSecurityContext(sc, fp.Child(l.name).Index(i).Child("securityContext"), hostUsers)...)
@@ -241,7 +241,7 @@ func validateSecurityAnnotations(p *Pod) field.ErrorList {
 	var errs field.ErrorList
 	ap := field.NewPath("metadata", "annotations")
 	names := map[string]*Container{}
-	for _, list := range [][]Container{p.Spec.InitContainers, p.Spec.Containers} {
+	for _, list := range [][]Container{p.Spec.InitContainers, p.Spec.Containers, ephemeralAsContainers(&p.Spec)} {
 		for i := range list {
 			names[list[i].Name] = &list[i]
 		}
