@@ -56,6 +56,8 @@ type worker struct {
 	probes     *probes                // of the current instance
 	probers    map[probe.Kind]*prober // kept across instances, like the kubelet's workers
 	user       *api.ContainerUser     // the identity of the last instance created
+
+	target string // an ephemeral container's targetContainerName
 }
 
 func newWorker(m *monitor, c *api.Container, k kind, index int) *worker {
@@ -122,7 +124,7 @@ func (w *worker) run() {
 // ShouldContainerBeRestarted): sidecars always restart, init containers until they succeed
 // unless the pod's policy is Never; nothing restarts once the pod terminates.
 func (w *worker) shouldRestart(exitCode int32) bool {
-	if w.m.isStopping() {
+	if w.m.isStopping() || w.kind == ephemeral {
 		return false
 	}
 	if w.kind == sidecar {
@@ -223,6 +225,10 @@ func (w *worker) create(img *image.Image, attempt int32) (*container.Instance, e
 	if err != nil {
 		return nil, err
 	}
+	targetPIDNS, err := w.targetPIDNS()
+	if err != nil {
+		return nil, err
+	}
 	id := rec.ContainerID(w.c.Name, attempt)
 	paths := sandbox.InstancePaths(rec, id)
 	m.mu.Lock()
@@ -254,6 +260,8 @@ func (w *worker) create(img *image.Image, attempt int32) (*container.Instance, e
 				Sandbox:   m.sb.Spec(),
 				Volumes:   volumes,
 				Host:      host,
+
+				TargetPIDNS: targetPIDNS,
 			}
 			if w.c.TerminationMessagePath != "" {
 				// Like the kubelet: a file the container may write (whatever its user),
