@@ -170,6 +170,21 @@ func TestEphemeralDebug(t *testing.T) {
 	if n := len(e.status("default", "web").Spec.EphemeralContainers); n != 2 {
 		t.Errorf("%d ephemeral containers after refusals, want 2", n)
 	}
+	// Through the call the daemon will make: a Kubernetes EphemeralContainer mounting a volume
+	// of the pod, read-only.
+	p, err = monitorapi.NewClient(e.podDir("default", "web")).AddEphemeralContainer(context.Background(), json.RawMessage(fmt.Sprintf(
+		`{"name":"vol","image":%q,"command":["sh","-c","cat /www/index.html; touch /www/x || echo read-only"],
+		  "volumeMounts":[{"name":"www","mountPath":"/www","readOnly":true}],"terminationMessagePolicy":"File"}`, rootfsImage())))
+	if err != nil {
+		t.Fatalf("add with a volume: %v", err)
+	}
+	if n := len(p.Spec.EphemeralContainers); n != 3 || ephStatus(p, "vol") == nil || ephStatus(p, "vol").State.Waiting == nil {
+		t.Errorf("the call's reply: %d ephemeral containers, status %+v", n, ephStatus(p, "vol"))
+	}
+	e.waitFor(t, "default", "web", ephTerminated("vol"), 60*time.Second)
+	if out := e.exec("logs", "web", "-c", "vol").stdout; !strings.Contains(out, "hello from app\n") || !strings.Contains(out, "read-only\n") {
+		t.Errorf("vol's output %q", out)
+	}
 
 	// -i attaches once it runs: input from here, output and exit code back.
 	res = e.execStdin("echo interactive; ps -o args | grep -c '^httpd -f'; exit 4\n", "debug", "web", "-i", img, "--target=app", "--", "sh")
@@ -315,4 +330,36 @@ func (e *env) execStdin(stdin string, args ...string) result {
 	r := e.start(stdin, args...)
 	code := r.wait(e.t, 90*time.Second)
 	return result{stdout: r.stdout(), stderr: r.stderr(), code: code}
+}
+
+// With shareProcessNamespace the pod's PID namespace wins over a target, as the kubelet
+// decides: the debugging container sees every container's processes.
+func TestEphemeralSharedPIDNamespace(t *testing.T) {
+	e := newEnv(t)
+	r := e.run(fmt.Sprintf(`apiVersion: v1
+kind: Pod
+metadata: {name: shared}
+spec:
+  shareProcessNamespace: true
+  terminationGracePeriodSeconds: 1
+  containers:
+  - {name: a, image: %[1]s, command: [sleep, "4141"]}
+  - {name: b, image: %[1]s, command: [sleep, "4242"]}
+`, rootfsImage()), "-d")
+	if code := r.wait(t, 60*time.Second); code != 0 {
+		t.Fatalf("run -d exit %d: %s", code, r.stderr())
+	}
+	e.waitRunning(t, "shared", "a", "b")
+	if res := e.exec("debug", "shared", "--image="+rootfsImage(), "--target=a", "-c", "dbg", "--", "ps", "-o", "args"); res.code != 0 {
+		t.Fatalf("debug: exit %d: %s", res.code, res.stderr)
+	}
+	e.waitFor(t, "default", "shared", ephTerminated("dbg"), 60*time.Second)
+	out := e.exec("logs", "shared", "-c", "dbg").stdout
+	if !strings.Contains(out, "sleep 4141") || !strings.Contains(out, "sleep 4242") {
+		t.Errorf("ps in the pod's PID namespace:\n%s", out)
+	}
+	if res := e.exec("delete", "pod", "shared"); res.code != 0 {
+		t.Fatalf("delete: exit %d: %s", res.code, res.stderr)
+	}
+	assertNoLeaks(t, e)
 }
