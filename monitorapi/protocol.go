@@ -3,7 +3,7 @@
 //
 // A connection carries one call. The client writes one JSON Request line; the monitor answers
 // with one JSON Reply line. Then, depending on the call:
-//   - status, stop, reopenLog, containers: nothing more;
+//   - status, stop, reopenLog, containers, addEphemeralContainer: nothing more;
 //   - watch: a stream of WatchEvent lines (the current status and the pod's past events first,
 //     then every change as it happens) until the monitor ends or the client hangs up;
 //   - exec, attach: frames in both directions (see Frame) until the process exits; the last
