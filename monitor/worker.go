@@ -122,7 +122,8 @@ func (w *worker) run() {
 
 // shouldRestart applies the restart policy to an exit (pkg/kubelet/container/helpers.go
 // ShouldContainerBeRestarted): sidecars always restart, init containers until they succeed
-// unless the pod's policy is Never; nothing restarts once the pod terminates.
+// unless the pod's policy is Never, ephemeral containers never; nothing restarts once the pod
+// terminates.
 func (w *worker) shouldRestart(exitCode int32) bool {
 	if w.m.isStopping() || w.kind == ephemeral {
 		return false
