@@ -36,6 +36,7 @@ func SetDefaults(p *Pod) {
 	}
 	setEphemeralDefaults(&p.Spec)
 	setHostDefaults(&p.Spec)
+	setVolumeDefaults(&p.Spec)
 	setResourceDefaults(p)
 }
 

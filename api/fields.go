@@ -57,24 +57,31 @@ func (n *fieldNode) add(name string) *fieldNode {
 }
 
 // knownFields is the tree of all Kubernetes Pod fields.
-var knownFields = sync.OnceValue(func() *fieldNode {
+var knownFields = sync.OnceValue(func() *fieldNode { return listedFields(k8sPodFields) })
+
+// supportedFields is the tree of the fields minipod implements, derived from its own types so
+// that adding a field to types.go is all it takes to accept it in manifests.
+// It lives as long as the process.
+var supportedFields = sync.OnceValue(func() *fieldNode { return typeFields(reflect.TypeFor[Pod]()) })
+
+// listedFields is the tree of the field paths of a file like k8s_pod_fields.txt.
+func listedFields(list string) *fieldNode {
 	root := &fieldNode{}
-	for _, line := range strings.Split(k8sPodFields, "\n") {
+	for _, line := range strings.Split(list, "\n") {
 		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
 			root.insert(line)
 		}
 	}
 	return root
-})
+}
 
-// supportedFields is the tree of the fields minipod implements, derived from its own types so
-// that adding a field to types.go is all it takes to accept it in manifests. It holds the
-// fields walkFields finds, with one subtree per struct type, shared wherever the type
-// appears (the fields of a container under containers, initContainers and
-// ephemeralContainers): it lives as long as the process.
-var supportedFields = sync.OnceValue(func() *fieldNode {
-	return &fieldNode{children: (&treeBuilder{done: map[reflect.Type]map[string]*fieldNode{}, expanding: map[reflect.Type]bool{}}).fields(reflect.TypeFor[Pod]())}
-})
+// typeFields is the tree of the JSON fields of struct type t, each with its Go type: the
+// fields walkFields finds, with one subtree per struct type, shared wherever the type appears
+// (the fields of a container under containers, initContainers and ephemeralContainers).
+func typeFields(t reflect.Type) *fieldNode {
+	b := &treeBuilder{done: map[reflect.Type]map[string]*fieldNode{}, expanding: map[reflect.Type]bool{}}
+	return &fieldNode{children: b.fields(deref(t))}
+}
 
 // treeBuilder builds the supported tree, as walkFields walks it.
 type treeBuilder struct {
