@@ -193,6 +193,19 @@ func TestEphemeralDebug(t *testing.T) {
 		t.Errorf("debug -i: exit %d\nstdout %q\nstderr %q", res.code, res.stdout, res.stderr)
 	}
 
+	// -it as a person types it: a shell on a terminal, its prompt, echo, window size and exit
+	// code; then the container has ended with the shell's code, its terminal output logged.
+	t.Run("pty", func(t *testing.T) {
+		testPTYShell(t, e, []string{"debug", "-it", "web", img, "--target=app", "-c", "tty", "--", "sh"}, "\r")
+		p := e.waitFor(t, "default", "web", ephTerminated("tty"), 60*time.Second)
+		if cs := ephStatus(p, "tty"); cs.State.Terminated.ExitCode != 3 || cs.RestartCount != 0 {
+			t.Errorf("tty status %+v", cs)
+		}
+		if out := e.exec("logs", "web", "-c", "tty").stdout; !strings.Contains(out, "hello-from-pty") {
+			t.Errorf("tty's log %q", out)
+		}
+	})
+
 	// minipod attach to an ephemeral container that keeps its stdin.
 	if res := e.exec("debug", "web", img, "-c", "echo", "-i", "--attach=false", "--", "sh", "-c", `while read l; do echo "got:$l"; [ "$l" = bye ] && exit 5; done`); res.code != 0 {
 		t.Fatalf("debug --attach=false: exit %d: %s", res.code, res.stderr)
