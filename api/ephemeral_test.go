@@ -151,6 +151,13 @@ func TestValidateEphemeralContainersUpdate(t *testing.T) {
 			want: []string{`spec.ephemeralContainers: Forbidden: existing ephemeral containers "debugger" may not be removed`}},
 		{name: "changed", old: one, edit: func(p *Pod) { p.Spec.EphemeralContainers[0].Image = "alpine" },
 			want: []string{`spec.ephemeralContainers: Forbidden: existing ephemeral containers "debugger" may not be changed`}},
+		// validateSeccompAnnotationsAndFields visits ephemeral containers too.
+		{name: "seccomp field against its annotation", old: func() *Pod {
+			p := *base
+			p.Metadata.Annotations = map[string]string{SeccompContainerAnnotationKeyPrefix + "d": "unconfined"}
+			return &p
+		}(), raw: []string{`{"name":"d","image":"busybox","securityContext":{"seccompProfile":{"type":"RuntimeDefault"}}}`},
+			want: []string{"spec.ephemeralContainers[0].securityContext.seccompProfile.type: Forbidden: seccomp type in annotation and field must match"}},
 		{name: "static pod", old: func() *Pod {
 			p := *base
 			p.Metadata.Annotations = map[string]string{MirrorPodAnnotationKey: "x"}

@@ -270,7 +270,7 @@ func validateSecurityAnnotations(p *Pod) field.ErrorList {
 	for _, l := range []struct {
 		name string
 		list []Container
-	}{{"initContainers", p.Spec.InitContainers}, {"containers", p.Spec.Containers}} {
+	}{{"initContainers", p.Spec.InitContainers}, {"containers", p.Spec.Containers}, {"ephemeralContainers", ephemeralAsContainers(&p.Spec)}} {
 		for i := range l.list {
 			c := &l.list[i]
 			cp := sp.Child(l.name).Index(i).Child("securityContext")
@@ -279,7 +279,10 @@ func validateSecurityAnnotations(p *Pod) field.ErrorList {
 					errs = append(errs, seccompAnnotationMatches(v, c.SecurityContext.SeccompProfile, cp.Child("seccompProfile"))...)
 				}
 			}
-			errs = append(errs, appArmorAnnotationMatches(p, c, cp.Child("appArmorProfile"))...)
+			// The AppArmor match is checked on create only, before any ephemeral container.
+			if l.name != "ephemeralContainers" {
+				errs = append(errs, appArmorAnnotationMatches(p, c, cp.Child("appArmorProfile"))...)
+			}
 		}
 	}
 	return errs
