@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -178,7 +179,10 @@ func TestEphemeralDebug(t *testing.T) {
 	if err != nil {
 		t.Fatalf("add with a volume: %v", err)
 	}
-	if n := len(p.Spec.EphemeralContainers); n != 3 || ephStatus(p, "vol") == nil || ephStatus(p, "vol").State.Waiting == nil {
+	// Not created yet: convertToAPIContainerStatuses' default waiting state, PodInitializing in
+	// a pod with init containers (done long ago or not).
+	if n := len(p.Spec.EphemeralContainers); n != 3 || ephStatus(p, "vol") == nil || ephStatus(p, "vol").State.Waiting == nil ||
+		ephStatus(p, "vol").State.Waiting.Reason != "PodInitializing" {
 		t.Errorf("the call's reply: %d ephemeral containers, status %+v", n, ephStatus(p, "vol"))
 	}
 	e.waitFor(t, "default", "web", ephTerminated("vol"), 60*time.Second)
@@ -233,6 +237,16 @@ func TestEphemeralDebug(t *testing.T) {
 	}, 60*time.Second)
 	if msg := ephStatus(p, "late").State.Waiting.Message; !strings.Contains(msg, "is not running - in state CONTAINER_EXITED") {
 		t.Errorf("late: waiting message %q", msg)
+	}
+
+	// Statuses sorted by name (SortedContainerStatuses), whatever order they were added in.
+	var names []string
+	for _, cs := range p.Status.EphemeralContainerStatuses {
+		names = append(names, cs.Name)
+	}
+	if got, want := strings.Join(names, ","), "dbg,debugger-,echo,fail,late,tty,vol"; len(names) != 7 || !slices.IsSorted(names) ||
+		!strings.HasPrefix(names[1], "debugger-") || names[0] != "dbg" || names[6] != "vol" {
+		t.Errorf("ephemeralContainerStatuses names %s, want sorted like %s", got, want)
 	}
 
 	desc := e.exec("describe", "pod", "web")
