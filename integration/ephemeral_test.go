@@ -385,6 +385,26 @@ spec:
 	if !strings.Contains(out, "sleep 4141") || !strings.Contains(out, "sleep 4242") {
 		t.Errorf("ps in the pod's PID namespace:\n%s", out)
 	}
+	// kubectl's sysadmin profile: a privileged container added to a pod that had none runs,
+	// with every capability this host has. Its /sys is read-only, as with containerd: the
+	// pod's sysfs was mounted read-only first (the pod had no privileged container to pin a
+	// writable one for, sandbox/sysfs.go).
+	if res := e.exec("debug", "shared", "--image="+rootfsImage(), "--profile=sysadmin", "-c", "admin", "--", "sh", "-c",
+		"grep CapEff /proc/self/status; grep ' /sys ' /proc/mounts"); res.code != 0 {
+		t.Fatalf("debug --profile=sysadmin: exit %d: %s", res.code, res.stderr)
+	}
+	p := e.waitFor(t, "default", "shared", ephTerminated("admin"), 60*time.Second)
+	out = e.exec("logs", "shared", "-c", "admin").stdout
+	self, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, bnd, _ := strings.Cut(string(self), "CapBnd:\t")
+	bnd, _, _ = strings.Cut(bnd, "\n")
+	if cs := ephStatus(p, "admin"); cs.State.Terminated.ExitCode != 0 || !strings.Contains(out, "CapEff:\t"+bnd+"\n") ||
+		!strings.Contains(out, "sysfs /sys sysfs ro,") {
+		t.Errorf("privileged ephemeral container: %+v, output %q", cs.State.Terminated, out)
+	}
 	if res := e.exec("delete", "pod", "shared"); res.code != 0 {
 		t.Fatalf("delete: exit %d: %s", res.code, res.stderr)
 	}
