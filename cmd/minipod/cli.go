@@ -112,7 +112,7 @@ func newRootCmd() *cobra.Command {
 	f.StringVar(&g.cfg.MonitorPath, "monitor-path", "", "the per-pod monitor binary (default: minipod-monitor beside minipod)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return badInput(err) })
 
-	root.AddCommand(newRunCmd(g), newGetCmd(g), newDescribeCmd(g), newLogsCmd(g), newExecCmd(g), newAttachCmd(g), newWaitCmd(g), newDeleteCmd(g), newImageCmd(g))
+	root.AddCommand(newRunCmd(g), newGetCmd(g), newDescribeCmd(g), newLogsCmd(g), newExecCmd(g), newAttachCmd(g), newDebugCmd(g), newWaitCmd(g), newDeleteCmd(g), newImageCmd(g))
 	return root
 }
 
