@@ -45,7 +45,7 @@ type images struct {
 
 	mu    sync.Mutex
 	calls map[string]*imageCall // in flight, by policy and reference
-	sizes sync.Map              // *image.Image -> its unpacked size, from the helper
+	sizes sync.Map              // image ID -> its unpacked size, from the helper: bounded by the pod's images, however often they are got
 }
 
 type imageCall struct {
@@ -87,7 +87,7 @@ func (s *images) Get(ctx context.Context, ref string, policy image.PullPolicy, o
 
 // Size is the unpacked size of an image the helper got; 0 if unknown (rootfs:).
 func (s *images) Size(img *image.Image) int64 {
-	if n, ok := s.sizes.Load(img); ok {
+	if n, ok := s.sizes.Load(img.ID); ok {
 		return n.(int64)
 	}
 	return 0
@@ -149,7 +149,7 @@ func (s *images) helper(ctx context.Context, ref string, policy image.PullPolicy
 	case result.Error != nil:
 		return nil, result.Error.Err()
 	}
-	s.sizes.Store(result.Image, result.Size)
+	s.sizes.Store(result.Image.ID, result.Size)
 	return result.Image, nil
 }
 
