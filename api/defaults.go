@@ -36,6 +36,7 @@ func SetDefaults(p *Pod) {
 	}
 	setHostDefaults(&p.Spec)
 	setResourceDefaults(p)
+	setConfigDefaults(&p.Spec)
 }
 
 // setContainerDefaults is SetDefaults_Container, SetDefaults_ContainerPort, SetDefaults_Probe

@@ -87,6 +87,7 @@ func validateSpec(s *PodSpec, fp *field.Path) field.ErrorList {
 		errs = append(errs, invalidEach(fp.Child("hostname"), s.Hostname, validation.IsDNS1123Label(s.Hostname))...)
 	}
 	errs = append(errs, validateHostSpec(s, fp)...)
+	errs = append(errs, validatePodConfig(s, fp)...)
 	return errs
 }
 
@@ -127,6 +128,9 @@ func validateVolumes(volumes []Volume, fp *field.Path) (map[string]bool, field.E
 				}
 			}
 		}
+		var cerrs field.ErrorList
+		sources, cerrs = validateConfigVolumeSources(&v, idx, sources)
+		errs = append(errs, cerrs...)
 		if sources == 0 {
 			errs = append(errs, field.Required(idx, "must specify a volume type"))
 		}
