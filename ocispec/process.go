@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/minipod/minipod/api"
+	"github.com/minipod/minipod/podconfig"
 )
 
 // DefaultPath is the PATH a container gets when neither its image nor its pod sets one
@@ -120,43 +121,8 @@ func expandAll(in []string, vars map[string]string) []string {
 	return out
 }
 
-// expand implements Kubernetes' $(VAR) syntax (k8s.io/kubernetes third_party/forked/golang/
-// expansion): $(NAME) becomes the value of NAME if defined and stays literal otherwise, $$
-// becomes $, and any other $ is literal.
-func expand(s string, vars map[string]string) string {
-	if !strings.Contains(s, "$") {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] != '$' || i+1 == len(s) {
-			b.WriteByte(s[i])
-			continue
-		}
-		switch s[i+1] {
-		case '$':
-			b.WriteByte('$')
-			i++
-		case '(':
-			end := strings.IndexByte(s[i+2:], ')')
-			if end < 0 {
-				b.WriteString("$(")
-				i++
-				continue
-			}
-			name := s[i+2 : i+2+end]
-			if v, ok := vars[name]; ok {
-				b.WriteString(v)
-			} else {
-				b.WriteString("$(" + name + ")")
-			}
-			i += 2 + end
-		default:
-			b.WriteByte('$')
-		}
-	}
-	return b.String()
-}
+// expand is Kubernetes' $(VAR) expansion.
+func expand(s string, vars map[string]string) string { return podconfig.Expand(s, vars) }
 
 // StopSignal is the signal that asks the container to stop: the image's STOPSIGNAL (a name,
 // with or without SIG, or a number), else SIGTERM, as containerd does.
