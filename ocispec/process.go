@@ -29,14 +29,23 @@ const DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 //   - cwd: the container's workingDir, else the image's, else "/".
 func withProcess(s *specs.Spec, in *Input) error {
 	c := in.Container
-	// Container env, expanded in order: a value may refer to variables defined before it.
+	// Container env, expanded in order: a value may refer to variables defined before it
+	// (unless the caller resolved it, sources included).
 	vars := map[string]string{}
-	podEnv := make([]string, 0, len(c.Env))
-	for i, e := range c.Env {
+	resolved := in.Env != nil
+	declared := in.Env
+	if !resolved {
+		declared = c.Env
+	}
+	podEnv := make([]string, 0, len(declared))
+	for i, e := range declared {
 		if e.Name == "" || strings.ContainsAny(e.Name, "=\x00") {
 			return fmt.Errorf("%s.env[%d].name: invalid environment variable name %q", in.Field, i, e.Name)
 		}
-		v := expand(e.Value, vars)
+		v := e.Value
+		if !resolved {
+			v = expand(v, vars)
+		}
 		vars[e.Name] = v
 		podEnv = append(podEnv, e.Name+"="+v)
 	}

@@ -69,6 +69,10 @@ type Input struct {
 	TerminationLog string
 	// Host is what the container's security settings and resources take from the host.
 	Host Host
+	// Env is the container's environment as the kubelet makes it (podconfig.Env: envFrom,
+	// valueFrom, values with $(VAR) expanded); nil means the container's env values as
+	// written, expanded here.
+	Env []api.EnvVar
 }
 
 // option applies one concern of the container to the spec.
