@@ -616,3 +616,12 @@ func validatePodConfig(s *PodSpec, fp *field.Path) field.ErrorList {
 	}
 	return errs
 }
+
+// ValidateLabelsAndAnnotations checks new labels and annotations of an object as the API
+// server checks its metadata.
+func ValidateLabelsAndAnnotations(labels, annotations map[string]string) error {
+	errs := &InvalidError{}
+	m := ObjectMeta{Name: "x", Namespace: "x", Labels: labels, Annotations: annotations}
+	errs.add(validateMeta(&m, field.NewPath("metadata"))...)
+	return errs.orNil()
+}

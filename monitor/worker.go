@@ -161,7 +161,7 @@ func (w *worker) backOff(finished time.Time) bool {
 // container started (its postStart hook returned) or failed to.
 func (w *worker) runOnce(img *image.Image, attempt int32, first func()) *api.ContainerStateTerminated {
 	m := w.m
-	if !m.waitSandbox() {
+	if !m.waitSandbox() || !m.waitConfigVolumes() {
 		return nil
 	}
 	begin := time.Now()
@@ -214,10 +214,15 @@ func (w *worker) runOnce(img *image.Image, attempt int32, first func()) *api.Con
 // create creates an instance of the container on a fresh copy-on-write root filesystem.
 func (w *worker) create(img *image.Image, attempt int32) (*container.Instance, error) {
 	m, rec := w.m, w.m.rec
+	env, err := w.containerEnv()
+	if err != nil {
+		return nil, err
+	}
 	volumes, err := volume.Mounts(w.c, w.field, m.sb.Volumes)
 	if err != nil {
 		return nil, err
 	}
+	volume.MountReadOnly(volumes, w.c, m.pod.Spec.Volumes)
 	imgCfg := ocispec.ImageConfig(img.Config)
 	host, err := w.containerHost(imgCfg)
 	if err != nil {
@@ -254,6 +259,7 @@ func (w *worker) create(img *image.Image, attempt int32) (*container.Instance, e
 				Sandbox:   m.sb.Spec(),
 				Volumes:   volumes,
 				Host:      host,
+				Env:       env,
 			}
 			if w.c.TerminationMessagePath != "" {
 				// Like the kubelet: a file the container may write (whatever its user),
