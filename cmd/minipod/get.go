@@ -30,21 +30,22 @@ type getOptions struct {
 func newGetCmd(g *globalFlags) *cobra.Command {
 	var o getOptions
 	cmd := &cobra.Command{
-		Use:   "get (pods [NAME...] | pod/NAME... | events) [-n NS | -A] [-o json|yaml|wide|name] [-w]",
-		Short: "Show pods or their events, like kubectl get (-w: then every change)",
+		Use:   "get (pods [NAME...] | pod/NAME... | events | configmaps [NAME...] | secrets [NAME...]) [-n NS | -A] [-o json|yaml|wide|name] [-w]",
+		Short: "Show pods, their events, ConfigMaps or Secrets, like kubectl get (-w: then every change of pods)",
 		Long: `Show pods in kubectl's table (NAME READY STATUS RESTARTS AGE IP; -o wide adds NODE,
 NOMINATED NODE and READINESS GATES), as JSON or YAML (one pod: the Pod; several: a v1 List), or
 as pod/NAME. With -w the table is followed by a row each time a pod's status changes, and by one
-when a pod is deleted, until interrupted. "get events" lists the pods' events.`,
+when a pod is deleted, until interrupted. "get events" lists the pods' events; "get configmaps"
+and "get secrets" the stored objects (NAME DATA AGE, secrets with TYPE).`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
-				return badInput(errors.New("get: you must specify the type of resource to get (pods or events)"))
+				return badInput(errors.New("get: you must specify the type of resource to get (pods, events, configmaps or secrets)"))
 			}
 			return nil
 		},
 		ValidArgsFunction: completeGetArgs(g),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ra, err := parseResourceArgs("get", args, kindPods, kindEvents)
+			ra, err := parseResourceArgs("get", args, kindPods, kindEvents, kindConfigMaps, kindSecrets)
 			if err != nil {
 				return err
 			}
@@ -57,8 +58,11 @@ when a pod is deleted, until interrupted. "get events" lists the pods' events.`,
 				return err
 			}
 			o.namespace = ns
-			if ra.kind == kindEvents {
+			switch ra.kind {
+			case kindEvents:
 				return getEvents(cfg, o, ra.names)
+			case kindConfigMaps, kindSecrets:
+				return getObjects(cfg, o, ra.kind, ra.names)
 			}
 			return getPods(cfg, o, ra.names)
 		},

@@ -24,8 +24,10 @@ import (
 type resourceKind string
 
 const (
-	kindPods   resourceKind = "pods"
-	kindEvents resourceKind = "events"
+	kindPods       resourceKind = "pods"
+	kindEvents     resourceKind = "events"
+	kindConfigMaps resourceKind = "configmaps"
+	kindSecrets    resourceKind = "secrets"
 )
 
 // parseKind maps what kubectl accepts for a resource type (singular, plural, short name,
@@ -36,6 +38,10 @@ func parseKind(word string) (resourceKind, bool) {
 		return kindPods, true
 	case "event", "events", "ev":
 		return kindEvents, true
+	case "configmap", "configmaps", "cm":
+		return kindConfigMaps, true
+	case "secret", "secrets":
+		return kindSecrets, true
 	}
 	return "", false
 }
@@ -154,7 +160,8 @@ func (e *notFoundError) Error() string { return fmt.Sprintf("pods %q not found",
 
 func isNotFound(err error) bool {
 	var nf *notFoundError
-	return errors.As(err, &nf)
+	var onf *objectNotFoundError
+	return errors.As(err, &nf) || errors.As(err, &onf)
 }
 
 // badRequestError is a request about an existing pod that cannot be served as asked, such
