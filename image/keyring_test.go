@@ -39,7 +39,7 @@ func TestKeyringLookup(t *testing.T) {
 		"quay.io/coreos/etcd":       "q:path q:host q:legacy", // most specific first
 		"quay.io/other/x":           "q:host q:legacy",
 		"a.example.com/x":           "glob:pw",
-		"a.b.example.com/x":         "", // a glob matches one host part
+		"a.b.example.com/x":         "",             // a glob matches one host part
 		"127.0.0.1:5000/demo/app":   "fromauth:x:y", // auth wins over username and password
 		"127.0.0.1:5001/demo/app":   "",             // ports must match
 		"reg.io/x":                  "r:v2",         // /v2/ is the host

@@ -43,7 +43,7 @@ func (w *worker) pullKeyring() (*image.Keyring, error) {
 		}
 	}
 	if len(missing) > 0 {
-		w.event(api.EventWarning, "FailedToRetrieveImagePullSecret",
+		m.event(nil, api.EventWarning, "FailedToRetrieveImagePullSecret",
 			fmt.Sprintf("Unable to retrieve some image pull secrets (%s); attempting to pull the image may not succeed.", strings.Join(missing, ", ")))
 	}
 	return k, nil
