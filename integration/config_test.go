@@ -112,7 +112,7 @@ spec:
   containers:
   - name: c
     image: %q
-    command: [sh, -c, 'env | sort; echo "cmd: $(A) $(NAME) $(MISSING)"']
+    command: [sh, -c, "tr '\\0' '\\n' </proc/1/environ | sort; echo 'cmd: $(B) $(NAME) $(MISSING)'"]
     resources: {requests: {cpu: 125m, memory: 32Mi}, limits: {cpu: 250m, memory: 64Mi}}
     envFrom:
     - configMapRef: {name: cm}
@@ -155,7 +155,7 @@ spec:
 		"EXPANDED=b-from-cm2-$(B)", "NAME=env-pod", "NS=default", "UID=" + p.Metadata.UID, "APP=envs", "BUILD=7",
 		"NODE=" + strings.ToLower(host), "SA=default", "IP=" + p.Status.PodIP, "IPS=" + p.Status.PodIP, "HOSTIP=" + p.Status.HostIP,
 		"CPU_REQUEST=1", "CPU_LIMIT=250", "MEM_LIMIT=64",
-		"cmd: 39528$vdg7Jb env-pod $(MISSING)",
+		"cmd: b env-pod $(MISSING)",
 	} {
 		if !lines[want] {
 			t.Errorf("no line %q in the container's output:\n%s", want, strings.Join(r.lines("c"), "\n"))
@@ -329,17 +329,20 @@ spec:
 			t.Errorf("%s: %q, want %q", cmd, got, want)
 		}
 	}
-	// On the host: secret and projected volumes are tmpfs, configMap ones not.
+	// On the host: secret and projected volumes are tmpfs of the pod's memory limit,
+	// configMap ones not mounts at all.
 	p := e.status("default", "vols")
 	volDir := filepath.Join(e.rootDir, "pods", p.Metadata.UID, "volumes")
 	mounts := mountLinesUnder(volDir)
 	for _, v := range []string{"sec", "proj"} {
-		if !slices.ContainsFunc(mounts, func(l string) bool { return strings.Contains(l, filepath.Join(volDir, v)+" tmpfs") }) {
-			t.Errorf("volume %s is not a tmpfs: %q", v, mounts)
+		if !slices.ContainsFunc(mounts, func(l string) bool {
+			return strings.Contains(l, " "+filepath.Join(volDir, v)+" ") && strings.Contains(l, " - tmpfs tmpfs ") && strings.Contains(l, "size=65536k")
+		}) {
+			t.Errorf("volume %s is not a tmpfs of 64Mi: %q", v, mounts)
 		}
 	}
-	if slices.ContainsFunc(mounts, func(l string) bool { return strings.Contains(l, filepath.Join(volDir, "cm")+" ") }) {
-		t.Errorf("configMap volume mounted: %q", mounts)
+	if len(mounts) != 2 {
+		t.Errorf("mounts %q, want the two tmpfs", mounts)
 	}
 	// Secrets at rest: root only.
 	for path, want := range map[string]os.FileMode{
