@@ -25,8 +25,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/minipod/minipod/api"
 	"github.com/minipod/minipod/monitorapi"
@@ -315,15 +315,15 @@ spec:
 	}
 	for cmd, want := range map[string]string{
 		"cat /cm/a /cm/b; echo; od -An -tx1 /cm/bin": "AB\n 00 01 02",
-		"ls /items; ls /items/dir":                  "bin\ndir\na",
-		"cat /sec/password /sec/user":               "pwu",
-		"cat /info/labels":                          "app=\"vols\"\ntier=\"web\"",
-		"cat /info/name /info/cpu /info/mem":        "vols50064",
-		"cat /proj/cm/b /proj/s/user /proj/ns":      "Budefault",
-		"ls -A /opt | grep -v '^\\.\\.'; echo end":  "end",
-		"readlink /cm/a; ls -d /cm/scratch":         "..data/a\n/cm/scratch",
-		"touch /cm/x 2>&1 || true":                  "touch: /cm/x: Read-only file system",
-		"touch /sec/x 2>&1 || true":                 "touch: /sec/x: Read-only file system",
+		"ls /items; ls /items/dir":                   "bin\ndir\na",
+		"cat /sec/password /sec/user":                "pwu",
+		"cat /info/labels":                           "app=\"vols\"\ntier=\"web\"",
+		"cat /info/name /info/cpu /info/mem":         "vols50064",
+		"cat /proj/cm/b /proj/s/user /proj/ns":       "Budefault",
+		"ls -A /opt | grep -v '^\\.\\.'; echo end":   "end",
+		"readlink /cm/a; ls -d /cm/scratch":          "..data/a\n/cm/scratch",
+		"touch /cm/x 2>&1 || true":                   "touch: /cm/x: Read-only file system",
+		"touch /sec/x 2>&1 || true":                  "touch: /sec/x: Read-only file system",
 	} {
 		if got := sh(cmd); got != want {
 			t.Errorf("%s: %q, want %q", cmd, got, want)
