@@ -228,8 +228,10 @@ func TestDocsConfigExamples(t *testing.T) {
 		expect(t, completed(t, "test-container", configmaps, example("pods/pod-single-configmap-env-variable.yaml")), "SPECIAL_LEVEL_KEY=very")
 		expect(t, completed(t, "test-container", configmaps, example("pods/pod-multiple-configmap-env-variable.yaml")), "SPECIAL_LEVEL_KEY=very", "LOG_LEVEL=INFO")
 		out := e.mustExec(t, "get", "configmaps").stdout
-		if !strings.Contains(out, "env-config       1      ") || !strings.Contains(out, "special-config   1      ") {
-			t.Errorf("get configmaps:\n%s", out)
+		for _, name := range []string{"env-config", "special-config"} {
+			if row := podRow(out, name); len(row) != 3 || row[1] != "1" {
+				t.Errorf("get configmaps: row of %s %q:\n%s", name, row, out)
+			}
 		}
 	})
 
