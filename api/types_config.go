@@ -248,3 +248,31 @@ func (b *Bytes) UnmarshalJSON(data []byte) error {
 func (b Bytes) MarshalJSON() ([]byte, error) {
 	return json.Marshal(base64.StdEncoding.EncodeToString(b))
 }
+
+// The sources of env and of volumes are encoded through plain copies of themselves, so that
+// encoding/json builds their encoders the first time a pod has one, not on the first status
+// of every pod: building the encoders of the whole Pod type graph is most of what a status
+// write costs an idle monitor (about 60 KB for these types). Decoding is lazy already.
+type (
+	plainEnvVarSource            EnvVarSource
+	plainEnvFromSource           EnvFromSource
+	plainConfigMapVolumeSource   ConfigMapVolumeSource
+	plainSecretVolumeSource      SecretVolumeSource
+	plainDownwardAPIVolumeSource DownwardAPIVolumeSource
+	plainProjectedVolumeSource   ProjectedVolumeSource
+)
+
+func (s EnvVarSource) MarshalJSON() ([]byte, error)  { return json.Marshal(plainEnvVarSource(s)) }
+func (s EnvFromSource) MarshalJSON() ([]byte, error) { return json.Marshal(plainEnvFromSource(s)) }
+func (s ConfigMapVolumeSource) MarshalJSON() ([]byte, error) {
+	return json.Marshal(plainConfigMapVolumeSource(s))
+}
+func (s SecretVolumeSource) MarshalJSON() ([]byte, error) {
+	return json.Marshal(plainSecretVolumeSource(s))
+}
+func (s DownwardAPIVolumeSource) MarshalJSON() ([]byte, error) {
+	return json.Marshal(plainDownwardAPIVolumeSource(s))
+}
+func (s ProjectedVolumeSource) MarshalJSON() ([]byte, error) {
+	return json.Marshal(plainProjectedVolumeSource(s))
+}
