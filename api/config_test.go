@@ -112,9 +112,9 @@ func TestLoadObjects(t *testing.T) {
 			}
 		}},
 
-		{name: "empty", in: "# nothing\n", want: []string{"empty manifest: expected a Pod, ConfigMap or Secret"}},
+		{name: "empty", in: "# nothing\n", want: []string{"empty manifest: expected a Pod, ConfigMap, Secret or PersistentVolumeClaim"}},
 		{name: "unknown kind", in: "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\n",
-			want: []string{`apiVersion: Unsupported value: "apps/v1": supported values: "v1"`, `kind: Unsupported value: "Deployment": supported values: "ConfigMap", "Pod", "Secret"`}},
+			want: []string{`apiVersion: Unsupported value: "apps/v1": supported values: "v1"`, `kind: Unsupported value: "Deployment": supported values: "ConfigMap", "PersistentVolumeClaim", "Pod", "Secret"`}},
 		{name: "errors name their document", in: pod() + "---\n" + cm("data: {\"a b\": x}") + "---\napiVersion: v1\nkind: Service\nmetadata: {name: svc}\n",
 			want: []string{`document 2 (configmap/cm): data[a b]: Invalid value: "a b": a valid config key must consist of alphanumeric characters`,
 				`document 3 (service/svc): kind: Unsupported value: "Service"`}},

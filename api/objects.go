@@ -22,6 +22,9 @@ func (c *ConfigMap) GetMeta() *ObjectMeta { return &c.Metadata }
 func (s *Secret) GetKind() string         { return "Secret" }
 func (s *Secret) GetMeta() *ObjectMeta    { return &s.Metadata }
 
+func (c *PersistentVolumeClaim) GetKind() string      { return "PersistentVolumeClaim" }
+func (c *PersistentVolumeClaim) GetMeta() *ObjectMeta { return &c.Metadata }
+
 // kind is how one kind of object is read from a manifest.
 type kind struct {
 	// load decodes, defaults and validates an object whose apiVersion and kind are checked.
@@ -33,6 +36,8 @@ var kinds = map[string]kind{
 	"Pod":       {load: func(obj map[string]any) (Object, error) { return loadPod(obj) }},
 	"ConfigMap": {load: loadConfigMap},
 	"Secret":    {load: loadSecret},
+	// Made a named volume by `run` (volume.Claims.Create): pvc.go.
+	"PersistentVolumeClaim": {load: loadPersistentVolumeClaim},
 }
 
 // Kinds are the kinds LoadObjects accepts, sorted.
@@ -48,7 +53,7 @@ func LoadObjects(data []byte) ([]Object, error) {
 		return nil, err
 	}
 	if len(docs) == 0 {
-		return nil, invalidInput("empty manifest: expected a Pod, ConfigMap or Secret")
+		return nil, invalidInput("empty manifest: expected a Pod, ConfigMap, Secret or PersistentVolumeClaim")
 	}
 	var objs []Object
 	errs := &InvalidError{}

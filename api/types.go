@@ -219,6 +219,9 @@ type Volume struct {
 	ConfigMap   *ConfigMapVolumeSource   `json:"configMap,omitempty"`
 	DownwardAPI *DownwardAPIVolumeSource `json:"downwardAPI,omitempty"`
 	Projected   *ProjectedVolumeSource   `json:"projected,omitempty"`
+	// Storage sources: types_storage.go.
+	PersistentVolumeClaim *PersistentVolumeClaimVolumeSource `json:"persistentVolumeClaim,omitempty"`
+	Image                 *ImageVolumeSource                 `json:"image,omitempty"`
 }
 
 type StorageMedium string

@@ -128,9 +128,11 @@ func validateVolumes(volumes []Volume, fp *field.Path) (map[string]bool, field.E
 				}
 			}
 		}
-		var cerrs field.ErrorList
+		var cerrs, serrs field.ErrorList
 		sources, cerrs = validateConfigVolumeSources(&v, idx, sources)
 		errs = append(errs, cerrs...)
+		sources, serrs = validateStorageSources(&v, idx, sources)
+		errs = append(errs, serrs...)
 		if sources == 0 {
 			errs = append(errs, field.Required(idx, "must specify a volume type"))
 		}

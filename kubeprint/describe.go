@@ -393,6 +393,10 @@ func (d *describer) volumes(volumes []api.Volume) {
 			w.write(2, "Type:\tEmptyDir (a temporary directory that shares a pod's lifetime)\n"+
 				"    Medium:\t%v\n"+
 				"    SizeLimit:\t%v\n", v.EmptyDir.Medium, limit)
+		case v.PersistentVolumeClaim != nil:
+			d.claimVolume(v.PersistentVolumeClaim)
+		case v.Image != nil:
+			d.imageVolume(v.Image)
 		default:
 			if !d.configVolume(&v) {
 				w.write(1, "<unknown>\n")

@@ -56,6 +56,8 @@ type worker struct {
 	probes     *probes                // of the current instance
 	probers    map[probe.Kind]*prober // kept across instances, like the kubelet's workers
 	user       *api.ContainerUser     // the identity of the last instance created
+
+	imageVols map[string]*image.Image // the container's image volumes, pulled for this attempt (imagevolume.go)
 }
 
 func newWorker(m *monitor, c *api.Container, k kind, index int) *worker {
@@ -100,6 +102,9 @@ func (w *worker) run() {
 		}
 	}
 	for attempt := int32(0); ; attempt++ {
+		if !w.pullImageVolumes() {
+			return
+		}
 		img := w.pullImage()
 		if img == nil {
 			return
@@ -218,11 +223,14 @@ func (w *worker) create(img *image.Image, attempt int32) (*container.Instance, e
 	if err != nil {
 		return nil, err
 	}
-	volumes, err := volume.Mounts(w.c, w.field, m.sb.Volumes)
+	src, err := w.volumeSources()
 	if err != nil {
 		return nil, err
 	}
-	volume.MountReadOnly(volumes, w.c, m.pod.Spec.Volumes)
+	volumes, err := volume.Mounts(w.c, w.field, src, m.pod.Spec.Volumes)
+	if err != nil {
+		return nil, err
+	}
 	imgCfg := ocispec.ImageConfig(img.Config)
 	host, err := w.containerHost(imgCfg)
 	if err != nil {

@@ -14,7 +14,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/minipod/minipod/api"
-	"github.com/minipod/minipod/ocispec"
 	"github.com/minipod/minipod/podconfig"
 )
 
@@ -218,11 +217,13 @@ func TestSetupConfigVolumes(t *testing.T) {
 	}
 }
 
-func TestMountReadOnly(t *testing.T) {
-	c := api.Container{VolumeMounts: []api.VolumeMount{{Name: "e"}, {Name: "cm"}, {Name: "d"}}}
+func TestConfigVolumesMountReadOnly(t *testing.T) {
+	c := api.Container{VolumeMounts: []api.VolumeMount{{Name: "e", MountPath: "/e"}, {Name: "cm", MountPath: "/cm"}, {Name: "d", MountPath: "/d"}}}
 	vols := []api.Volume{{Name: "e", EmptyDir: &api.EmptyDirVolumeSource{}}, {Name: "cm", ConfigMap: &api.ConfigMapVolumeSource{}}, {Name: "d", DownwardAPI: &api.DownwardAPIVolumeSource{}}}
-	mounts := []ocispec.Mount{{}, {}, {}}
-	MountReadOnly(mounts, &c, vols)
+	mounts, err := Mounts(&c, "spec.containers[0]", Sources{"e": "/e", "cm": "/cm", "d": "/d"}, vols)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if mounts[0].ReadOnly || !mounts[1].ReadOnly || !mounts[2].ReadOnly {
 		t.Errorf("read-only: %+v", mounts)
 	}

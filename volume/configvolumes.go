@@ -10,7 +10,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/minipod/minipod/api"
-	"github.com/minipod/minipod/ocispec"
 	"github.com/minipod/minipod/podconfig"
 )
 
@@ -83,19 +82,4 @@ func nestedMountpoints(name string, pod *api.Pod) []string {
 		}
 	}
 	return out
-}
-
-// MountReadOnly makes the mounts of configuration volumes read-only, whatever the volume
-// mount says: the kubelet mounts every volume whose plugin says ReadOnly (configMap, secret,
-// downwardAPI, projected) read-only (makeMounts). mounts are c's volumeMounts resolved by
-// Mounts, in order.
-func MountReadOnly(mounts []ocispec.Mount, c *api.Container, vols []api.Volume) {
-	for i, vm := range c.VolumeMounts {
-		if i >= len(mounts) {
-			return
-		}
-		if j := slices.IndexFunc(vols, func(v api.Volume) bool { return v.Name == vm.Name }); j >= 0 && podconfig.IsConfigVolume(&vols[j]) {
-			mounts[i].ReadOnly = true
-		}
-	}
 }

@@ -1,7 +1,8 @@
 package main
 
-// The objects pods use, ConfigMaps and Secrets: read with the pods of `run`, applied to the
-// object store, shown by `get` and removed by `delete` as kubectl shows and removes them.
+// The objects pods use, ConfigMaps, Secrets and PersistentVolumeClaims: read with the pods of
+// `run` and stored or made first; ConfigMaps and Secrets shown by `get` and removed by
+// `delete` as kubectl shows and removes them (claims: volume.go).
 
 import (
 	"errors"
@@ -17,6 +18,7 @@ import (
 	"github.com/minipod/minipod/kubeprint"
 	"github.com/minipod/minipod/objects"
 	"github.com/minipod/minipod/state"
+	"github.com/minipod/minipod/volume"
 )
 
 // objectKinds maps the resource words of stored objects to their kinds.
@@ -76,23 +78,45 @@ func readObjects(args []string) ([]*api.Pod, []api.Object, error) {
 	return pods, others, nil
 }
 
-// applyObjects stores objects (ConfigMaps, Secrets) as `kubectl apply` does and says what it
-// did to out, kubectl's way: configmap/x created, configured or unchanged. An update the API
+// applyObjects stores objects as `kubectl apply` does and says what it did to out, kubectl's
+// way (configmap/x created, configured or unchanged): ConfigMaps and Secrets in the object
+// store, then the named volumes of PersistentVolumeClaims, which `podman kube play` makes and
+// keeps as they are when they exist (persistentvolumeclaim/x unchanged). An update the API
 // server would refuse is bad input; nothing is then stored.
 func applyObjects(cfg state.Config, objs []api.Object, out io.Writer, prefix string) error {
-	if len(objs) == 0 {
-		return nil
+	var stored []api.Object
+	var claims []*api.PersistentVolumeClaim
+	for _, o := range objs {
+		if c, ok := o.(*api.PersistentVolumeClaim); ok {
+			claims = append(claims, c)
+		} else {
+			stored = append(stored, o)
+		}
 	}
-	results, err := objects.Open(cfg.ObjectsDir()).Apply(objs, time.Now())
-	var ie *api.InvalidError
-	if errors.As(err, &ie) {
-		return badInput(fmt.Errorf("refused by the rules of updates:\n%w", err))
+	if len(stored) > 0 {
+		results, err := objects.Open(cfg.ObjectsDir()).Apply(stored, time.Now())
+		var ie *api.InvalidError
+		if errors.As(err, &ie) {
+			return badInput(fmt.Errorf("refused by the rules of updates:\n%w", err))
+		}
+		if err != nil {
+			return &exitError{exitFailed, err}
+		}
+		for _, r := range results {
+			fmt.Fprintf(out, "%s%s/%s %s\n", prefix, strings.ToLower(r.Object.GetKind()), r.Object.GetMeta().Name, r.Action)
+		}
 	}
-	if err != nil {
-		return &exitError{exitFailed, err}
-	}
-	for _, r := range results {
-		fmt.Fprintf(out, "%s%s/%s %s\n", prefix, strings.ToLower(r.Object.GetKind()), r.Object.GetMeta().Name, r.Action)
+	store := volume.Claims{Dir: cfg.VolumesDir()}
+	for _, c := range claims {
+		created, err := store.Create(c)
+		if err != nil {
+			return &exitError{exitFailed, err}
+		}
+		action := "unchanged"
+		if created {
+			action = "created"
+		}
+		fmt.Fprintf(out, "%spersistentvolumeclaim/%s %s\n", prefix, c.Metadata.Name, action)
 	}
 	return nil
 }

@@ -60,7 +60,7 @@ data: {username: bXktYXBw, password: Mzk1MjgkdmRnN0pi}
 		{name: "immutable", args: []string{"run", writeManifest(t, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: other, namespace: prod}\nimmutable: true\ndata: {a: c}\n")},
 			want: 2, wantStderr: []string{"configmap/other: data: Forbidden: field is immutable when `immutable` is set"}},
 		{name: "unknown kind", args: []string{"run", writeManifest(t, "apiVersion: v1\nkind: PersistentVolume\nmetadata: {name: pv}\n")},
-			want: 2, wantStderr: []string{`kind: Unsupported value: "PersistentVolume": supported values: "ConfigMap", "Pod", "Secret"`}},
+			want: 2, wantStderr: []string{`kind: Unsupported value: "PersistentVolume": supported values: "ConfigMap", "PersistentVolumeClaim", "Pod", "Secret"`}},
 		{name: "several pods need -d", args: []string{"run", writeManifest(t, "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec: {containers: [{name: c, image: x}]}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: b}\nspec: {containers: [{name: c, image: x}]}\n")},
 			want: 2, wantStderr: []string{"2 pods: several pods run with -d only"}},
 		{name: "stdin twice", args: []string{"run", "-", "-"}, want: 2, wantStderr: []string{"- (standard input) may be given once"}},

@@ -28,6 +28,7 @@ const (
 	kindEvents     resourceKind = "events"
 	kindConfigMaps resourceKind = "configmaps"
 	kindSecrets    resourceKind = "secrets"
+	kindVolumes    resourceKind = "volumes" // the named volumes of persistentVolumeClaims
 )
 
 // parseKind maps what kubectl accepts for a resource type (singular, plural, short name,
@@ -42,6 +43,8 @@ func parseKind(word string) (resourceKind, bool) {
 		return kindConfigMaps, true
 	case "secret", "secrets":
 		return kindSecrets, true
+	case "volume", "volumes", "vol", "persistentvolumeclaim", "persistentvolumeclaims", "pvc":
+		return kindVolumes, true
 	}
 	return "", false
 }

@@ -36,7 +36,8 @@ With -d, run returns once every container runs (exit 0), or with the failure (ex
 
 Like podman kube play, the files may hold several YAML documents, and several files may be
 given: ConfigMaps and Secrets are stored first (created or replaced, as kubectl apply does),
-then the pod runs with them. Several pods run with -d only; with no pod, run only stores.`,
+and the named volumes of PersistentVolumeClaims made (kept as they are if they exist), then
+the pod runs with them. Several pods run with -d only; with no pod, run only stores.`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return badInput(fmt.Errorf("run: takes one or more files (usage: minipod %s)", cmd.Use))
