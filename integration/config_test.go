@@ -522,9 +522,28 @@ spec:
 	if res.code != 0 {
 		t.Errorf("run -d with a .dockercfg secret: exit %d\n%s", res.code, res.stderr)
 	}
+	// An image volume is pulled with the pod's pull secrets too (the kubelet's
+	// getImageVolumes): pullPolicy Always goes to the registry, which wants them.
+	vol := fmt.Sprintf(`apiVersion: v1
+kind: Pod
+metadata: {name: vol}
+spec:
+  terminationGracePeriodSeconds: 1
+  imagePullSecrets: [{name: regcred}]
+  volumes: [{name: v, image: {reference: %q, pullPolicy: Always}}]
+  containers:
+  - {name: c, image: %q, command: [sleep, "3600"], volumeMounts: [{name: v, mountPath: /vol}]}
+`, ref, ref)
+	res = e.execTimeout(90*time.Second, append([]string{"run", "-d"}, e.writeFiles(t, vol)...)...)
+	if res.code != 0 {
+		t.Errorf("run -d with an image volume from the private registry: exit %d\n%s", res.code, res.stderr)
+	} else if out, code := e.execIn(t, "vol", "c", "test", "-x", "/vol/bin/sh"); code != 0 {
+		t.Errorf("the image volume lacks /bin/sh: exit %d %q", code, out)
+	}
 	r.signal(syscall.SIGINT)
 	r.wait(t, 60*time.Second)
 	e.deletePod(t, "legacy")
+	e.deletePod(t, "vol")
 }
 
 // pushAuth uploads img as ref to a registry that wants basic authentication.

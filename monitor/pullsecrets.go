@@ -13,9 +13,9 @@ import (
 // kubernetes.io/dockerconfigjson and kubernetes.io/dockercfg count, others are ignored; one
 // that does not parse fails the pull; missing ones are named in a
 // FailedToRetrieveImagePullSecret event and the pull goes on without them. Nil when the pod
-// has none.
-func (w *worker) pullKeyring() (*image.Keyring, error) {
-	m := w.m
+// has none. Image volumes are pulled with them too (getImageVolumes passes the pod's pull
+// secrets to EnsureImageExists).
+func (m *monitor) pullKeyring() (*image.Keyring, error) {
 	refs := m.pod.Spec.ImagePullSecrets
 	if len(refs) == 0 {
 		return nil, nil
