@@ -58,6 +58,8 @@ type PodSpec struct {
 	Resources *ResourceRequirements `json:"resources,omitempty"`
 	// ImagePullSecrets name the Secrets holding the credentials for the pod's images.
 	ImagePullSecrets []LocalObjectReference `json:"imagePullSecrets,omitempty"`
+	// EphemeralContainers are only ever added to a running pod (see ephemeral.go).
+	EphemeralContainers []EphemeralContainer `json:"ephemeralContainers,omitempty"`
 }
 
 type PullPolicy string
@@ -312,6 +314,8 @@ type PodStatus struct {
 	QOSClass              PodQOSClass       `json:"qosClass,omitempty"`
 	InitContainerStatuses []ContainerStatus `json:"initContainerStatuses,omitempty"`
 	ContainerStatuses     []ContainerStatus `json:"containerStatuses,omitempty"`
+	// EphemeralContainerStatuses are sorted by name, like containerStatuses.
+	EphemeralContainerStatuses []ContainerStatus `json:"ephemeralContainerStatuses,omitempty"`
 }
 
 type ContainerStateWaiting struct {

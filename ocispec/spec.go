@@ -75,6 +75,9 @@ type Input struct {
 	// valueFrom, values with $(VAR) expanded); nil means the container's env values as
 	// written, expanded here.
 	Env []api.EnvVar
+	// TargetPIDNS is the PID namespace of an ephemeral container's target container
+	// (/proc/<pid>/ns/pid), joined instead of a namespace of its own; empty for none.
+	TargetPIDNS string
 }
 
 // option applies one concern of the container to the spec.
