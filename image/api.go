@@ -72,7 +72,10 @@ func (s *Store) Pull(ctx context.Context, ref string, opts PullOptions) (*Image,
 	}
 	progress := serialProgress(opts.Progress)
 	img, err := s.reg.share(ctx, canonical(r), func(ctx context.Context) (*Image, error) {
-		return s.pullRemote(ctx, r, progress)
+		if !opts.Keyring.Empty() {
+			return s.pullWithKeyring(ctx, r, progress, opts.Keyring)
+		}
+		return s.pullRemote(ctx, r, progress, nil)
 	})
 	if err != nil {
 		return nil, withRef(ref, err)

@@ -12,6 +12,7 @@ type (
 	Progress    = imageinfo.Progress
 	PullOptions = imageinfo.PullOptions
 	PullPolicy  = imageinfo.PullPolicy
+	Keyring     = imageinfo.Keyring
 )
 
 const (

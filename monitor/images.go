@@ -77,7 +77,7 @@ func (s *images) Get(ctx context.Context, ref string, policy image.PullPolicy, o
 	c := &imageCall{done: make(chan struct{})}
 	s.calls[key] = c
 	s.mu.Unlock()
-	c.img, c.err = s.helper(ctx, ref, policy, opts.Progress)
+	c.img, c.err = s.helper(ctx, ref, policy, opts)
 	s.mu.Lock()
 	delete(s.calls, key)
 	s.mu.Unlock()
@@ -94,7 +94,8 @@ func (s *images) Size(img *image.Image) int64 {
 }
 
 // helper runs the image helper for ref and reads its output.
-func (s *images) helper(ctx context.Context, ref string, policy image.PullPolicy, progress func(image.Progress)) (*image.Image, error) {
+func (s *images) helper(ctx context.Context, ref string, policy image.PullPolicy, opts image.PullOptions) (*image.Image, error) {
+	progress := opts.Progress
 	fail := func(err error) (*image.Image, error) {
 		return nil, &image.Error{Ref: ref, Err: fmt.Errorf("image helper: %w", err)}
 	}
@@ -106,12 +107,24 @@ func (s *images) helper(ctx context.Context, ref string, policy image.PullPolicy
 	for _, r := range s.insecure {
 		args = append(args, "--insecure-registry", r)
 	}
-	args = append(args, "image", "get-for-monitor", "--policy", string(policy), "--", ref)
+	args = append(args, "image", "get-for-monitor", "--policy", string(policy))
+	// The pod's pull secrets go on the helper's standard input: they hold passwords.
+	var stdin []byte
+	if !opts.Keyring.Empty() {
+		if stdin, err = json.Marshal(opts.Keyring); err != nil {
+			return fail(err)
+		}
+		args = append(args, "--keyring-stdin")
+	}
+	args = append(args, "--", ref)
 	cmd := exec.CommandContext(ctx, cli, args...)
 	// A stopped pod ends its pulls: the helper cancels cleanly on SIGTERM (an interrupted
 	// pull leaves the store unchanged), and is killed if it does not.
 	cmd.Cancel = func() error { return cmd.Process.Signal(unix.SIGTERM) }
 	cmd.WaitDelay = 5 * time.Second
+	if stdin != nil {
+		cmd.Stdin = bytes.NewReader(stdin)
+	}
 	var stderr bytes.Buffer
 	cmd.Stderr = &limitedWriter{w: &stderr, n: 4096}
 	out, err := cmd.StdoutPipe()

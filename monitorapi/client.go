@@ -129,6 +129,15 @@ func (c *Client) ReopenLog(ctx context.Context, container string) error {
 	return err
 }
 
+// SetMetadata replaces the pod's labels and annotations and returns the pod.
+func (c *Client) SetMetadata(ctx context.Context, md Metadata) (*api.Pod, error) {
+	rep, err := c.unary(ctx, &Request{Op: OpMetadata, Metadata: &md})
+	if err != nil {
+		return nil, err
+	}
+	return rep.Pod, nil
+}
+
 // Containers lists the pod's container instances.
 func (c *Client) Containers(ctx context.Context) ([]Container, error) {
 	rep, err := c.unary(ctx, &Request{Op: OpContainers})

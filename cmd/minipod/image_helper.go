@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
+	"io"
 	"os"
 	"sync"
 
@@ -19,6 +21,7 @@ import (
 // which is in the last line; the monitor kills it when the pod stops.
 func newImageGetForMonitorCmd(f *imageFlags) *cobra.Command {
 	var policy string
+	var keyringStdin bool
 	cmd := &cobra.Command{
 		Use:    "get-for-monitor REF",
 		Short:  "Get an image for a pod's monitor (started by minipod-monitor)",
@@ -40,9 +43,18 @@ func newImageGetForMonitorCmd(f *imageFlags) *cobra.Command {
 			}
 			ctx, cancel := interruptible()
 			defer cancel()
-			img, err := s.Get(ctx, ref, image.PullPolicy(policy), image.PullOptions{Progress: func(p image.Progress) {
+			opts := image.PullOptions{Progress: func(p image.Progress) {
 				emit(imageinfo.HelperLine{Progress: &p})
-			}})
+			}}
+			if keyringStdin {
+				// The pod's pull secrets, as the monitor made them (monitor/pullsecrets.go).
+				opts.Keyring = &image.Keyring{}
+				if err := json.NewDecoder(io.LimitReader(os.Stdin, 4<<20)).Decode(opts.Keyring); err != nil {
+					emit(imageinfo.HelperLine{Error: imageinfo.NewHelperError(ref, fmt.Errorf("read the pull secrets' keyring: %w", err))})
+					return nil
+				}
+			}
+			img, err := s.Get(ctx, ref, image.PullPolicy(policy), opts)
 			if err != nil {
 				emit(imageinfo.HelperLine{Error: imageinfo.NewHelperError(ref, err)})
 				return nil
@@ -52,5 +64,6 @@ func newImageGetForMonitorCmd(f *imageFlags) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&policy, "policy", "", "imagePullPolicy: Always, IfNotPresent or Never")
+	cmd.Flags().BoolVar(&keyringStdin, "keyring-stdin", false, "read the pod's pull secrets' keyring (JSON) from standard input")
 	return cmd
 }

@@ -89,6 +89,9 @@ type Progress struct {
 type PullOptions struct {
 	// Progress, if set, receives progress events; it must not block for long.
 	Progress func(Progress)
+	// Keyring holds the credentials of the pod's image pull secrets, tried before the
+	// host's (see image's pullWithKeyring).
+	Keyring *Keyring
 }
 
 // Image is a resolved image.
