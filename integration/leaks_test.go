@@ -147,16 +147,17 @@ func waitNoLeaks(e *env, timeout time.Duration) []string {
 }
 
 // findMonitor finds the pod's monitor process: a pid file under the pod dir if there is one,
-// else the minipod process (not the run itself) that belongs to this env and names the pod.
+// else the minipod-monitor process that belongs to this env and names the pod.
 func (e *env) findMonitor(t *testing.T, r *runProc, ns, name string) int {
 	t.Helper()
-	binFI, err := os.Stat(binPath)
+	// The monitor is its own binary, installed beside minipod.
+	monitorFI, err := os.Stat(filepath.Join(filepath.Dir(binPath), "minipod-monitor"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	isMinipod := func(pid int) bool {
 		fi, err := os.Stat(fmt.Sprintf("/proc/%d/exe", pid))
-		return err == nil && os.SameFile(fi, binFI)
+		return err == nil && os.SameFile(fi, monitorFI)
 	}
 	// 1. pid files
 	var fromFile []int
