@@ -60,6 +60,8 @@ type PodSpec struct {
 	ImagePullSecrets []LocalObjectReference `json:"imagePullSecrets,omitempty"`
 	// EphemeralContainers are only ever added to a running pod (see ephemeral.go).
 	EphemeralContainers []EphemeralContainer `json:"ephemeralContainers,omitempty"`
+	// OS is the operating system the pod's containers need (see os.go).
+	OS *PodOS `json:"os,omitempty"`
 }
 
 type PullPolicy string
@@ -197,6 +199,8 @@ type LifecycleHandler struct {
 type Lifecycle struct {
 	PostStart *LifecycleHandler `json:"postStart,omitempty"`
 	PreStop   *LifecycleHandler `json:"preStop,omitempty"`
+	// StopSignal replaces the image's STOPSIGNAL (see os.go).
+	StopSignal *Signal `json:"stopSignal,omitempty"`
 }
 
 type EnvVar struct {

@@ -91,6 +91,7 @@ func validateSpec(s *PodSpec, fp *field.Path) field.ErrorList {
 	}
 	errs = append(errs, validateHostSpec(s, fp)...)
 	errs = append(errs, validatePodConfig(s, fp)...)
+	errs = append(errs, validateOS(s, fp)...)
 	return errs
 }
 
