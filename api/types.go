@@ -214,6 +214,10 @@ type VolumeMount struct {
 	ReadOnly  bool   `json:"readOnly,omitempty"`
 	MountPath string `json:"mountPath"`
 	SubPath   string `json:"subPath,omitempty"`
+	// SubPathExpr, MountPropagation and RecursiveReadOnly: see mounts.go.
+	SubPathExpr       string                 `json:"subPathExpr,omitempty"`
+	MountPropagation  *MountPropagationMode  `json:"mountPropagation,omitempty"`
+	RecursiveReadOnly *RecursiveReadOnlyMode `json:"recursiveReadOnly,omitempty"`
 }
 
 type Volume struct {

@@ -226,6 +226,7 @@ func validateContainerCommon(c *Container, volumes, names map[string]bool, idx *
 	}
 	errs = append(errs, validatePorts(c.Ports, idx.Child("ports"))...)
 	errs = append(errs, validateVolumeMounts(c.VolumeMounts, volumes, idx.Child("volumeMounts"))...)
+	errs = append(errs, validateMountFields(c, idx.Child("volumeMounts"))...)
 	switch c.TerminationMessagePolicy {
 	case TerminationMessageReadFile, TerminationMessageFallbackToLogsOnError:
 	case "":

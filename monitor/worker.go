@@ -229,7 +229,7 @@ func (w *worker) create(img *image.Image, attempt int32) (*container.Instance, e
 	if err != nil {
 		return nil, err
 	}
-	volumes, err := volume.Mounts(w.c, w.field, src, m.pod.Spec.Volumes)
+	volumes, err := volume.Mounts(w.c, w.field, src, m.pod.Spec.Volumes, ocispec.EnvValues(w.c, env))
 	if err != nil {
 		return nil, err
 	}
