@@ -3,6 +3,10 @@
 package integration
 
 import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -53,4 +57,104 @@ func TestFieldsWindowsPodRefused(t *testing.T) {
 		t.Errorf("status %s, want phase Failed, reason PodOSNotSupported", describe(st))
 	}
 	assertOnlyRecorded(t, e, "win")
+}
+
+// subPathExpr: the kubelet expands $(VAR) from the container's env (the downward API
+// included) into the subPath; a variable without a value keeps the container waiting with
+// CreateContainerConfigError.
+func TestFieldsSubPathExpr(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	host := t.TempDir()
+	r := e.run(fmt.Sprintf(`apiVersion: v1
+kind: Pod
+metadata: {name: spe}
+spec:
+  restartPolicy: Never
+  volumes:
+  - {name: logs, hostPath: {path: %q}}
+  containers:
+  - name: c
+    image: %q
+    command: [sh, -c, "echo hello > /logs/out && echo done"]
+    env:
+    - {name: POD_NAME, valueFrom: {fieldRef: {fieldPath: metadata.name}}}
+    - {name: DIR, value: "d-$(POD_NAME)"}
+    volumeMounts:
+    - {name: logs, mountPath: /logs, subPathExpr: "$(DIR)/$(POD_NAME)"}
+  - name: missing
+    image: %q
+    command: ["true"]
+    volumeMounts:
+    - {name: logs, mountPath: /logs, subPathExpr: "$(NOPE)"}
+`, host, rootfsImage(), rootfsImage()), "--rm=false")
+	e.waitFor(t, "default", "spe", waitingWith("missing", "CreateContainerConfigError", "missing value for NOPE"), 60*time.Second)
+	r.waitLine(t, "c", "done", 30*time.Second)
+	if b, err := os.ReadFile(filepath.Join(host, "d-spe", "spe", "out")); err != nil || string(b) != "hello\n" {
+		t.Errorf("the file the container wrote through its subPathExpr: %q, %v", b, err)
+	}
+	e.mustExec(t, "delete", "pod", "spe")
+	r.wait(t, 30*time.Second)
+	assertNoLeaks(t, e)
+}
+
+// mountPropagation HostToContainer: a mount made on the host below the volume after the
+// container started is seen in it (rslave). The host path must be on a shared mount, as
+// containerd requires; on a private one the container waits with CreateContainerError.
+func TestFieldsMountPropagation(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	host := t.TempDir()
+	mustRun(t, "mount", "--bind", host, host)
+	t.Cleanup(func() { exec.Command("umount", "-R", host).Run() })
+	mustRun(t, "mount", "--make-shared", host)
+	private := t.TempDir()
+	r := e.run(fmt.Sprintf(`apiVersion: v1
+kind: Pod
+metadata: {name: prop}
+spec:
+  volumes:
+  - {name: shared, hostPath: {path: %q}}
+  - {name: private, hostPath: {path: %q}}
+  containers:
+  - name: c
+    image: %q
+    command: [sh, -c, "echo ready; until [ -f /host/sub/marker ]; do sleep 0.2; done; echo seen; exec sleep 100000"]
+    volumeMounts:
+    - {name: shared, mountPath: /host, mountPropagation: HostToContainer}
+  - name: p
+    image: %q
+    command: [sleep, "100000"]
+    volumeMounts:
+    - {name: private, mountPath: /private, mountPropagation: HostToContainer}
+`, host, private, rootfsImage(), rootfsImage()), "--rm=false")
+	r.waitLine(t, "c", "ready", 60*time.Second)
+	sub := filepath.Join(host, "sub")
+	if err := os.Mkdir(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	mustRun(t, "mount", "-t", "tmpfs", "tmpfs", sub)
+	if err := os.WriteFile(filepath.Join(sub, "marker"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r.waitLine(t, "c", "seen", 30*time.Second)
+	e.waitFor(t, "default", "prop", func(p *api.Pod) bool {
+		cs := ctrStatus(p, "p")
+		return cs != nil && cs.State.Waiting != nil && cs.State.Waiting.Reason == "CreateContainerError" &&
+			strings.HasPrefix(cs.State.Waiting.Message, fmt.Sprintf("path %q is mounted on ", private)) &&
+			strings.HasSuffix(cs.State.Waiting.Message, "but it is not a shared or slave mount")
+	}, 60*time.Second)
+	e.mustExec(t, "delete", "pod", "prop")
+	r.wait(t, 30*time.Second)
+	if err := exec.Command("umount", sub).Run(); err != nil {
+		t.Errorf("umount %s: %v", sub, err)
+	}
+	assertNoLeaks(t, e)
+}
+
+func mustRun(t *testing.T, name string, args ...string) {
+	t.Helper()
+	if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
+		t.Fatalf("%s %v: %v: %s", name, args, err, out)
+	}
 }
