@@ -103,6 +103,7 @@ func loadPod(obj map[string]any) (*Pod, error) {
 	p.Status = PodStatus{}
 	p.Metadata.DeletionTimestamp = nil
 	p.Metadata.DeletionGracePeriodSeconds = nil
+	prepareMetaForCreate(&p.Metadata)
 
 	SetDefaults(p)
 	if err := Validate(p); err != nil {

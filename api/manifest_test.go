@@ -286,8 +286,8 @@ spec:
 		`spec.volumes[0].nfs: not supported yet`,
 		`spec.volumes[0]: Required value: must specify a volume type`,
 	}},
-	{name: "unsupported metadata", in: strings.Replace(pod(), "  name: web\n", "  name: web\n  generateName: web-\n  ownerReferences: [{name: x}]\n", 1),
-		want: []string{"metadata.generateName: not supported yet", "metadata.ownerReferences: not supported yet"}},
+	{name: "incomplete owner reference", in: strings.Replace(pod(), "  name: web\n", "  name: web\n  generateName: web-\n  ownerReferences: [{name: x}]\n", 1),
+		want: []string{"metadata.ownerReferences[0].apiVersion: Required value", "metadata.ownerReferences[0].kind: Required value", "metadata.ownerReferences[0].uid: Required value"}},
 
 	// Not a Pod, or not one document.
 	{name: "empty", in: "", want: []string{"empty manifest"}},

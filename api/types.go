@@ -33,6 +33,14 @@ type ObjectMeta struct {
 	DeletionTimestamp *Time             `json:"deletionTimestamp,omitempty"`
 	// DeletionGracePeriodSeconds is the grace period of a deletion under way.
 	DeletionGracePeriodSeconds *int64 `json:"deletionGracePeriodSeconds,omitempty"`
+	// GenerateName and the server-set fields a `kubectl get -o yaml` carries: see meta.go.
+	GenerateName    string               `json:"generateName,omitempty"`
+	OwnerReferences []OwnerReference     `json:"ownerReferences,omitempty"`
+	Finalizers      []string             `json:"finalizers,omitempty"`
+	ResourceVersion string               `json:"resourceVersion,omitempty"`
+	Generation      int64                `json:"generation,omitempty"`
+	SelfLink        string               `json:"selfLink,omitempty"`
+	ManagedFields   []ManagedFieldsEntry `json:"managedFields,omitempty"`
 }
 
 type RestartPolicy string

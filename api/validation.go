@@ -26,6 +26,7 @@ const totalAnnotationSizeLimit = 256 << 10
 func Validate(p *Pod) error {
 	errs := &InvalidError{}
 	errs.add(validateMeta(&p.Metadata, field.NewPath("metadata"))...)
+	errs.add(validateMetaExtra(&p.Metadata, field.NewPath("metadata"))...)
 	errs.add(validateSpec(&p.Spec, field.NewPath("spec"))...)
 	errs.add(validateSecurity(p)...)
 	errs.add(forbidEphemeralOnCreate(p)...)

@@ -158,3 +158,57 @@ func mustRun(t *testing.T, name string, args ...string) {
 		t.Fatalf("%s %v: %v: %s", name, args, err, out)
 	}
 }
+
+// generateName gives the pod the API server's kind of name (prefix + 5 random characters),
+// and what `minipod get pod -o yaml` prints runs again once the pod is gone.
+func TestFieldsGenerateNameAndRoundTrip(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	r := e.run(fmt.Sprintf(`apiVersion: v1
+kind: Pod
+metadata:
+  generateName: gen-
+  labels: {app: gen}
+  ownerReferences:
+  - {apiVersion: apps/v1, kind: ReplicaSet, name: gen-rs, uid: 11111111-2222-3333-4444-555555555555, controller: true}
+spec:
+  os: {name: linux}
+  containers:
+  - name: c
+    image: %q
+    command: [sh, -c, "echo up; exec sleep 100000"]
+    lifecycle: {stopSignal: SIGINT}
+`, rootfsImage()), "-d")
+	if code := r.wait(t, 60*time.Second); code != 0 {
+		t.Fatalf("run -d exited %d: %s", code, r.stderr())
+	}
+	var name string
+	for _, l := range strings.Split(e.mustExec(t, "get", "pods").stdout, "\n") {
+		if f := strings.Fields(l); len(f) > 0 && strings.HasPrefix(f[0], "gen-") {
+			name = f[0]
+		}
+	}
+	if len(name) != len("gen-")+5 {
+		t.Fatalf("no pod named gen-XXXXX in get pods:\n%s", e.mustExec(t, "get", "pods").stdout)
+	}
+	e.trackManifest("apiVersion: v1\nkind: Pod\nmetadata: {name: " + name + "}\n")
+	e.waitFor(t, "default", name, running("c"), 60*time.Second)
+	out := e.mustExec(t, "get", "pod", name, "-o", "yaml").stdout
+	for _, want := range []string{"name: " + name, "generateName: gen-", "uid:", "ownerReferences:", "stopSignal: SIGINT"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("get -o yaml lacks %q:\n%s", want, out)
+		}
+	}
+	e.mustExec(t, "delete", "pod", name)
+	// The same output (status, uid, creationTimestamp included) runs again, with its name.
+	r2 := e.run(out, "-d")
+	if code := r2.wait(t, 60*time.Second); code != 0 {
+		t.Fatalf("run of get -o yaml exited %d: %s", code, r2.stderr())
+	}
+	p := e.waitFor(t, "default", name, running("c"), 60*time.Second)
+	if p.Metadata.Name != name || len(p.Metadata.OwnerReferences) != 1 || strings.Contains(out, "uid: "+p.Metadata.UID) {
+		t.Errorf("re-run pod metadata %+v: want the same name and owner, a new uid", p.Metadata)
+	}
+	e.mustExec(t, "delete", "pod", name)
+	assertNoLeaks(t, e)
+}
