@@ -257,7 +257,7 @@ func (c *fieldChecker) checkObject(obj map[string]any, known, supported *fieldNo
 			delete(obj, k)
 		case sn == nil:
 			if !isEmpty(v) && !(acceptedDefaults[pat] != nil && acceptedDefaults[pat](v)) {
-				c.report(p, "not supported yet")
+				c.report(p, refusal(pat))
 			}
 			delete(obj, k)
 		default:
