@@ -1,20 +1,29 @@
-# minipod: `make` builds bin/minipod; `sudo make demo` runs the example pod;
+# minipod: `make` builds bin/minipod and bin/minipod-monitor; `sudo make demo` runs the example pod;
 # `sudo make check` runs every test (unit and root integration).
 SHELL   := /bin/bash
 GO      ?= go
 BIN     := bin/minipod
+MONITOR := bin/minipod-monitor
 # The example manifest names this path: an unpacked busybox root filesystem.
 ROOTFS  := /var/lib/minipod/rootfs/busybox
+PREFIX  ?= /usr/local
 SOURCES := $(shell find . -name '*.go' -not -path './integration/*') go.mod go.sum
 
-.PHONY: all build test integration check demo bench deps clean vet
+.PHONY: all build install test integration check demo bench deps clean vet
 
 all: build
 
-build: $(BIN)
+build: $(BIN) $(MONITOR)
 
-$(BIN): $(SOURCES) scripts/build.sh
+# One recipe builds both: the CLI and the per-pod monitor it starts, side by side.
+$(BIN) $(MONITOR) &: $(SOURCES) scripts/build.sh
 	GO=$(GO) scripts/build.sh $(BIN)
+
+# Both binaries into $(PREFIX)/bin: minipod finds minipod-monitor beside itself. install
+# copies with plain writes (see scripts/build.sh on why not mmap).
+install: $(BIN) $(MONITOR)
+	install -D -m 0755 $(MONITOR) $(DESTDIR)$(PREFIX)/bin/minipod-monitor
+	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/minipod
 
 deps:
 	@scripts/deps.sh
@@ -40,10 +49,10 @@ check: deps vet
 	$(GO) test -count=1 ./...
 	$(GO) test -tags integration -count=1 -timeout 20m -v ./integration/
 
-demo: deps $(BIN) $(ROOTFS)
+demo: deps $(BIN) $(MONITOR) $(ROOTFS)
 	$(BIN) run examples/hello-pod.yaml
 
-bench: deps $(BIN) $(ROOTFS)
+bench: deps $(BIN) $(MONITOR) $(ROOTFS)
 	@echo "machine: $$(nproc) cores, $$(free -g | awk '/Mem:/{print $$2}') GiB, kernel $$(uname -r)"
 	@$(GO) test -tags integration -run '^$$' -bench . -benchtime 1x -timeout 30m ./integration/ 2>&1 \
 		| grep -vE '^\s+(bench[a-z_]*|harness)_test.go:|^\s+\.\.\. \[output truncated\]|^--- BENCH' ; exit $${PIPESTATUS[0]}

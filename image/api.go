@@ -13,41 +13,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 )
 
-// ErrNeverPull: imagePullPolicy is Never and the image is not in the store (Kubernetes'
-// ErrImageNeverPull).
-var ErrNeverPull = errors.New("image not present with pull policy of Never")
-
 // ErrInUse: the image is used by a pod and --force was not given.
 var ErrInUse = errors.New("image is in use by a pod")
-
-// PullPolicy is Kubernetes' imagePullPolicy.
-type PullPolicy string
-
-const (
-	PullAlways       PullPolicy = "Always"
-	PullIfNotPresent PullPolicy = "IfNotPresent"
-	PullNever        PullPolicy = "Never"
-)
-
-// Progress reports a pull's progress, one event per change: a layer starting, bytes arriving
-// (at most every 100 ms per layer), a layer done (Done), or a line of status (Layer empty).
-// Events come one at a time, never concurrently.
-type Progress struct {
-	Layer    string // short digest, e.g. "sha256:0123456789ab"; empty for an image-wide message
-	Total    int64  // compressed size in bytes
-	Complete int64  // bytes fetched so far
-	Done     bool   // verified and unpacked
-	Message  string // e.g. "resolving", "exists", "verifying"
-}
-
-// PullOptions tune a pull.
-type PullOptions struct {
-	// Progress, if set, receives progress events; it must not block for long.
-	Progress func(Progress)
-	// Keyring holds the credentials of the pod's image pull secrets, tried before the
-	// host's (see pullWithKeyring).
-	Keyring *Keyring
-}
 
 // Summary is one row of `minipod image ls`.
 type Summary struct {

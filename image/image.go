@@ -16,60 +16,11 @@ package image
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 )
-
-// Sentinels for errors.Is on errors returned by Resolve. A caller maps ErrInvalidReference to
-// Kubernetes' InvalidImageName and everything else to ErrImagePull.
-var (
-	// ErrInvalidReference: the reference itself is malformed.
-	ErrInvalidReference = errors.New("invalid image reference")
-	// ErrNotFound: the reference is well formed but names nothing (missing directory, not a
-	// layout, unknown tag, no manifest for this platform, missing blob).
-	ErrNotFound = errors.New("image not found")
-	// ErrInvalidImage: the image exists but its content is corrupt, hostile or of an
-	// unsupported kind (digest mismatch, path escaping the layer, device node, bad JSON).
-	ErrInvalidImage = errors.New("invalid image content")
-	// ErrUnsupported: the reference is well formed but its transport is not implemented.
-	ErrUnsupported = errors.New("image transport not supported")
-)
-
-// Error is the error type Resolve returns: Ref is the reference as given, Kind one of the
-// sentinels above (nil for I/O errors and context cancellation), Err the detail.
-type Error struct {
-	Ref  string
-	Kind error
-	Err  error
-}
-
-func (e *Error) Error() string { return fmt.Sprintf("image %q: %v", e.Ref, e.Err) }
-
-// Unwrap exposes both the kind and the cause, so errors.Is works for the sentinels and for
-// underlying errors such as context.Canceled or fs.ErrNotExist.
-func (e *Error) Unwrap() []error {
-	if e.Kind == nil {
-		return []error{e.Err}
-	}
-	return []error{e.Kind, e.Err}
-}
-
-// kindOf finds the sentinel of a wrapped *Error, if any.
-func kindOf(err error) error {
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Kind
-	}
-	return nil
-}
-
-// kindError builds an *Error without Ref; Resolve fills Ref in.
-func kindError(kind error, format string, args ...any) error {
-	return &Error{Kind: kind, Err: fmt.Errorf(format, args...)}
-}
 
 // Store holds unpacked layers and per-image records under Root:
 //
@@ -121,49 +72,6 @@ func (s *Store) mkdirs() error {
 	}
 	return nil
 }
-
-// Image is a resolved image.
-type Image struct {
-	Ref string // as written in the pod manifest
-	// Name is the normalized name the image was found or pulled under, e.g.
-	// "docker.io/library/busybox:latest" (what the kubelet puts in status.containerStatuses[].image);
-	// empty for rootfs:, oci:, and archives.
-	Name string
-	ID   string // "sha256:<config digest>" for OCI images; "rootfs:<dir>" for rootfs:
-	// RepoDigest is "<repo>@sha256:<digest>" for images with a repository (registry pulls and
-	// imports; the digest is the one the tag resolved to, an index's for multi-platform images),
-	// else the bare manifest digest "sha256:..." (oci:, archives); empty for rootfs:.
-	RepoDigest string
-	Layers     []string // unpacked layer directories, BOTTOM first; overlay lowerdir wants them reversed
-	Config     Config
-}
-
-// ImageRef is what the kubelet reports as status.containerStatuses[].imageID: the repo digest
-// when the image has a repository, else the image ID (as containerd's CRI does).
-func (i *Image) ImageRef() string {
-	if strings.Contains(i.RepoDigest, "@") {
-		return i.RepoDigest
-	}
-	return i.ID
-}
-
-// Config is the part of an image config that decides how a container's process runs.
-type Config struct {
-	Entrypoint []string `json:"entrypoint,omitempty"`
-	Cmd        []string `json:"cmd,omitempty"`
-	Env        []string `json:"env,omitempty"`
-	WorkingDir string   `json:"workingDir,omitempty"`
-	User       string   `json:"user,omitempty"`
-	StopSignal string   `json:"stopSignal,omitempty"`
-}
-
-// Transport prefixes.
-const (
-	prefixRootfs        = "rootfs:"
-	prefixOCI           = "oci:"
-	prefixOCIArchive    = "oci-archive:"
-	prefixDockerArchive = "docker-archive:"
-)
 
 // Resolve makes the image available locally (verifying and unpacking layers on first use) and
 // returns it. Errors are *Error; see the sentinels for how to classify them.
@@ -219,33 +127,6 @@ func (s *Store) resolve(ctx context.Context, ref string) (*Image, error) {
 	return nil, kindError(ErrNotFound, "%s is not in the local store (Resolve never pulls; Get does)", canonical(r))
 }
 
-func checkRefChars(ref string) error {
-	if ref == "" {
-		return errors.New("no image specified")
-	}
-	if strings.TrimSpace(ref) != ref || strings.ContainsAny(ref, "\x00\n\r\t") {
-		return errors.New("reference contains whitespace or control characters")
-	}
-	return nil
-}
-
-// isLocalTransport tells references that name local files from registry references.
-func isLocalTransport(ref string) bool {
-	for _, p := range []string{prefixRootfs, prefixOCI, prefixOCIArchive, prefixDockerArchive} {
-		if strings.HasPrefix(ref, p) {
-			return true
-		}
-	}
-	return false
-}
-
-func absPath(p string) (string, error) {
-	if p == "" || !filepath.IsAbs(p) {
-		return "", kindError(ErrInvalidReference, "path %q is not absolute", p)
-	}
-	return filepath.Clean(p), nil
-}
-
 // parseOCI splits "path[:tag]" at the first colon, as skopeo's oci: transport does, so a tag may
 // itself be a full name such as "example.com/app:v1" but the path may not contain a colon.
 func parseOCI(s string) (dir, tag string, err error) {
@@ -291,15 +172,4 @@ func validRefName(s string) bool {
 
 func isAlnum(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
-}
-
-func resolveRootfs(dir string) (*Image, error) {
-	fi, err := os.Stat(dir)
-	if err != nil {
-		return nil, kindError(ErrNotFound, "root filesystem directory: %w", err)
-	}
-	if !fi.IsDir() {
-		return nil, kindError(ErrNotFound, "root filesystem %s is not a directory", dir)
-	}
-	return &Image{ID: prefixRootfs + dir, Layers: []string{dir}}, nil
 }

@@ -3,11 +3,14 @@ package image
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/authn"
+
+	"github.com/minipod/minipod/image/imageinfo"
 )
 
 func TestKeyringLookup(t *testing.T) {
@@ -26,7 +29,7 @@ func TestKeyringLookup(t *testing.T) {
 	if err := k.AddDockercfg([]byte(`{"quay.io": {"username": "q", "password": "legacy"}}`)); err != nil {
 		t.Fatal(err)
 	}
-	show := func(cs []authn.AuthConfig) string {
+	show := func(cs []imageinfo.AuthConfig) string {
 		var s []string
 		for _, c := range cs {
 			s = append(s, c.Username+":"+c.Password)
@@ -54,6 +57,18 @@ func TestKeyringLookup(t *testing.T) {
 	}
 	if (&Keyring{}).AddDockerConfigJSON([]byte(`not json`)) == nil {
 		t.Error("not JSON was accepted")
+	}
+	// The keyring crosses the pipe to the image helper whole.
+	b, err := json.Marshal(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Keyring
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := show(back.Lookup("quay.io/coreos/etcd")), "q:path q:host q:legacy"; got != want {
+		t.Errorf("after JSON: %q, want %q", got, want)
 	}
 	var nilKeyring *Keyring
 	if !nilKeyring.Empty() || nilKeyring.Lookup("x") != nil {

@@ -18,12 +18,12 @@ import (
 )
 
 // 10. 50 create/teardown cycles mixing clean exits, start errors, a SIGKILLed `run` and a
-// SIGKILLed monitor; nothing may leak.
+// SIGKILLed monitor; nothing may leak. Each step has its own timeout; the cycles have no time
+// budget, which a loaded VM would turn into a speed assertion.
 func TestLeakCycles(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	const cycles = 50
-	budget := time.Now().Add(170 * time.Second)
 	sleeper := func(name string) *api.Pod {
 		p := newPod(name, api.RestartPolicyAlways, sh("c", "echo up; exec sleep 1000"))
 		p.Spec.TerminationGracePeriodSeconds = int64p(1)
@@ -31,9 +31,6 @@ func TestLeakCycles(t *testing.T) {
 	}
 	start := time.Now()
 	for i := 0; i < cycles; i++ {
-		if time.Now().After(budget) {
-			t.Fatalf("only %d of %d cycles within the time budget", i, cycles)
-		}
 		name := fmt.Sprintf("cyc%d", i)
 		switch i % 5 {
 		case 0, 1: // quick `true` pod, default --rm

@@ -231,18 +231,20 @@ func TestRestartMatrix(t *testing.T) {
 	}
 }
 
-// 6b. Crash-loop back-off with --backoff-initial=200ms --backoff-max=800ms: the first restart is
-// immediate (like the kubelet, kubernetes/kubernetes#133472), then 200, 400, 800, 800 ms.
-// Measured from the first record of each <restartCount>.log. Not parallel: timing.
+// 6b. Crash-loop back-off with --backoff-initial=1s --backoff-max=4s: the first restart is
+// immediate (like the kubelet, kubernetes/kubernetes#133472), then 1, 2, 4, 4 s. Measured from
+// the first record of each <restartCount>.log, so each gap also holds one exit and one start,
+// which take from 0.15 to 0.6 s each on a loaded 2-core VM: the back-offs are seconds so that
+// this noise stays well inside the tolerances. Not parallel: timing.
 func TestRestartBackoff(t *testing.T) {
 	e := newEnv(t)
-	e.backoffInitial, e.backoffMax = "200ms", "800ms"
+	e.backoffInitial, e.backoffMax = "1s", "4s"
 	p := newPod("backoff", api.RestartPolicyOnFailure, sh("c", "echo started; exit 1"))
 	p.Spec.TerminationGracePeriodSeconds = int64p(1)
 	r := e.run(manifest(p), "--rm=false")
 
 	const n = 5
-	st := e.waitFor(t, "default", "backoff", restartsAtLeast("c", n), 40*time.Second)
+	st := e.waitFor(t, "default", "backoff", restartsAtLeast("c", n), 60*time.Second)
 	var starts []time.Time
 	for i := 0; i <= n; i++ {
 		path := e.logPath(st, "c", i)
@@ -272,8 +274,8 @@ func TestRestartBackoff(t *testing.T) {
 	for i := 0; i < n; i++ {
 		gaps[i] = starts[i+1].Sub(starts[i])
 	}
-	t.Logf("gaps between starts: %v (expected ≈ overhead + [0 200ms 400ms 800ms 800ms])", gaps)
-	want := []time.Duration{0, 200 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond, 800 * time.Millisecond}
+	t.Logf("gaps between starts: %v (expected ≈ overhead + [0 1s 2s 4s 4s])", gaps)
+	want := []time.Duration{0, time.Second, 2 * time.Second, 4 * time.Second, 4 * time.Second}
 	ms := time.Millisecond
 	for i, g := range gaps {
 		if g < want[i]-30*ms {
@@ -283,17 +285,17 @@ func TestRestartBackoff(t *testing.T) {
 			t.Errorf("restart %d came %v after the previous start, far beyond its back-off of %v", i+1, g, want[i])
 		}
 	}
-	// Differences cancel the per-start overhead: ≈ +200 (immediate -> 200), +200 (doubling),
-	// +400 (doubling), 0 (capped at 800).
+	// Differences cancel the per-start overhead: ≈ +1 s (immediate -> 1 s), +1 s (doubling),
+	// +2 s (doubling), 0 (capped at 4 s); each within the ±0.45 s one start's noise can add.
 	within := func(what string, d, lo, hi time.Duration) {
 		if d < lo || d > hi {
 			t.Errorf("%s: %v, want within [%v, %v] (gaps %v)", what, d, lo, hi, gaps)
 		}
 	}
-	within("gap2-gap1 (first restart immediate, then 200ms)", gaps[1]-gaps[0], 100*ms, 330*ms)
-	within("gap3-gap2 (doubling 200->400ms)", gaps[2]-gaps[1], 100*ms, 420*ms)
-	within("gap4-gap3 (doubling 400->800ms)", gaps[3]-gaps[2], 220*ms, 650*ms)
-	within("gap5-gap4 (capped at 800ms)", gaps[4]-gaps[3], -250*ms, 250*ms)
+	within("gap2-gap1 (first restart immediate, then 1s)", gaps[1]-gaps[0], 550*ms, 1450*ms)
+	within("gap3-gap2 (doubling 1s->2s)", gaps[2]-gaps[1], 550*ms, 1450*ms)
+	within("gap4-gap3 (doubling 2s->4s)", gaps[3]-gaps[2], 1550*ms, 2450*ms)
+	within("gap5-gap4 (capped at 4s)", gaps[4]-gaps[3], -450*ms, 450*ms)
 	assertReleased(t, e)
 }
 

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/minipod/minipod/api"
-	"github.com/minipod/minipod/image"
+	image "github.com/minipod/minipod/image/imageinfo"
 	"github.com/minipod/minipod/ocispec"
 	"github.com/minipod/minipod/volume"
 )

@@ -30,7 +30,6 @@ import (
 
 	"github.com/minipod/minipod/api"
 	"github.com/minipod/minipod/atomicfile"
-	"github.com/minipod/minipod/image"
 	"github.com/minipod/minipod/monitor/backoff"
 	"github.com/minipod/minipod/monitor/phase"
 	"github.com/minipod/minipod/ocispec"
@@ -43,7 +42,7 @@ type monitor struct {
 	rec     *state.Record
 	dir     string // the pod's state directory
 	log     *slog.Logger
-	images  *image.Store
+	images  *images
 	host    ocispec.Host     // the host's memory and cgroups; read with the sandbox setup
 	crashes *backoff.Backoff // crash-loop back-off, keyed by container name
 	pulls   *backoff.Backoff // image pull back-off, keyed by image reference
@@ -120,10 +119,7 @@ func Run(dir string, lock *os.File) error {
 		l.Close()
 		m.closeWatchers()
 	}()
-	m.images, err = image.Open(rec.Config.ImagesDir(), rec.Config.InsecureRegistries...)
-	if err != nil {
-		return err
-	}
+	m.images = newImages(rec.Config.Root, rec.Config.InsecureRegistries)
 	if err := atomicfile.Write(filepath.Join(dir, state.PIDFile), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
 		return err
 	}

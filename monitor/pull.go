@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/minipod/minipod/api"
-	"github.com/minipod/minipod/image"
+	image "github.com/minipod/minipod/image/imageinfo"
 )
 
 // pullImage gets the container's image per its imagePullPolicy, retrying with the image

@@ -5,7 +5,7 @@ import (
 	"strings"
 
 	"github.com/minipod/minipod/api"
-	"github.com/minipod/minipod/image"
+	image "github.com/minipod/minipod/image/imageinfo"
 )
 
 // pullKeyring makes the credentials of the pod's image pull secrets, as the kubelet does before

@@ -14,7 +14,7 @@ import (
 
 	"github.com/minipod/minipod/api"
 	"github.com/minipod/minipod/container"
-	"github.com/minipod/minipod/image"
+	image "github.com/minipod/minipod/image/imageinfo"
 	"github.com/minipod/minipod/ocispec"
 	"github.com/minipod/minipod/probe"
 	"github.com/minipod/minipod/sandbox"
@@ -153,8 +153,12 @@ func (w *worker) backOff(finished time.Time) bool {
 		// The kubelet's message and event (pkg/kubelet/kuberuntime/kuberuntime_manager.go doBackOff).
 		w.event(api.EventWarning, "BackOff", fmt.Sprintf("Back-off restarting failed container %s in pod %s", name, pod))
 		w.setWaiting("CrashLoopBackOff", fmt.Sprintf("back-off %s restarting failed container=%s pod=%s", m.crashes.Get(name), name, pod))
+		due := time.Now().Add(wait)
 		select {
 		case <-time.After(wait):
+			// When the restart was due, to the microsecond (the status has seconds): how
+			// late restarts are is a benchmark (BenchmarkBackOffRestart).
+			m.log.Info("back-off over", "container", name, "due", due.UTC().Format(time.RFC3339Nano))
 		case <-m.stopc:
 			return false
 		}

@@ -37,8 +37,31 @@ type Handle struct {
 	err  error         // the monitor's exit status
 }
 
-// MonitorExe is the binary started as the per-pod monitor: this one.
-var MonitorExe = "/proc/self/exe"
+// MonitorName is the per-pod monitor's binary, installed beside minipod's: a separate
+// program that links only what supervising a pod needs, since every monitor (and every
+// container init, which re-executes it) pays in memory and start-up time for what it links.
+const MonitorName = "minipod-monitor"
+
+// MonitorExe finds the monitor binary: cfg.MonitorPath (--monitor-path) if set, else
+// beside this program's own.
+func MonitorExe(cfg state.Config) (string, error) {
+	p := cfg.MonitorPath
+	if p == "" {
+		self, err := os.Executable()
+		if err != nil {
+			return "", fmt.Errorf("find %s: %w", MonitorName, err)
+		}
+		p = filepath.Join(filepath.Dir(self), MonitorName)
+	}
+	if _, err := os.Stat(p); err != nil {
+		return "", fmt.Errorf("find the pod monitor (build minipod and %s with make, or set --monitor-path): %w", MonitorName, err)
+	}
+	return p, nil
+}
+
+// CLIEnv names this program to the monitor, which runs it as its image helper (see
+// monitor/images.go): the monitor may be installed elsewhere (--monitor-path).
+const CLIEnv = "MINIPOD_CLI"
 
 // Create admits a validated pod as the kubelet does (see admit), records it and starts its
 // monitor, which then creates the sandbox and the containers. Nothing is created on the host
@@ -46,6 +69,14 @@ var MonitorExe = "/proc/self/exe"
 // to release. A pod that does not fit is recorded Failed and nothing else is created: the
 // error is then a *RejectedError.
 func Create(cfg state.Config, pod *api.Pod) (*Handle, error) {
+	exe, err := MonitorExe(cfg)
+	if err != nil {
+		return nil, err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("find minipod's own binary: %w", err)
+	}
 	if err := os.MkdirAll(cfg.PodsDir(), 0o700); err != nil {
 		return nil, err
 	}
@@ -117,9 +148,9 @@ func Create(cfg state.Config, pod *api.Pod) (*Handle, error) {
 	unlockAdmission = func() {}
 	// The lock is inherited: the monitor holds it from its first instruction, so nobody
 	// mistakes a starting pod for one whose monitor died.
-	cmd := exec.Command(MonitorExe, "monitor", dir)
-	cmd.Args[0] = "minipod" // what ps shows, instead of /proc/self/exe
+	cmd := exec.Command(exe, "monitor", dir)
 	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.Env = append(os.Environ(), CLIEnv+"="+self)
 	cmd.ExtraFiles = []*os.File{lock}
 	cmd.SysProcAttr = &unix.SysProcAttr{Setsid: true}
 	err = cmd.Start()

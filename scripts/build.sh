@@ -1,22 +1,27 @@
 #!/bin/sh
-# Builds the minipod binary: the one build recipe, used by the Makefile and the tests.
-# Usage: scripts/build.sh OUT
+# Builds minipod and the per-pod monitor beside it: the one build recipe, used by the Makefile
+# and the tests.
+# Usage: scripts/build.sh OUT     (writes OUT and $(dirname OUT)/minipod-monitor)
 #
 # Static, like runc's release builds: no dynamic loader or libc mapping in every process
-# (each container start execs this binary as its init, and each pod keeps a monitor).
+# (each container start execs the monitor binary as its init, and each pod keeps a monitor).
 # netgo/osusergo keep glibc's NSS out of the static link; seccomp builds libcontainer's seccomp
 # filters, linking libseccomp statically (libseccomp-dev's libseccomp.a).
 #
 # The linker writes its output through mmap, which leaves the file in the page cache as large
 # folios that every process then maps whole (about 4 MB more RSS per minipod process). The
-# final file is therefore written with a plain copy, as a package install would write it.
+# final files are therefore written with a plain copy, as a package install would write them.
 set -eu
 out=${1:?usage: build.sh OUT}
 cd "$(dirname "$0")/.."
-tmp="$out.tmp.$$"
-trap 'rm -f "$tmp"' EXIT
+dir=$(dirname "$out")
+mon="$dir/minipod-monitor"
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/minipod-build.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
 CGO_ENABLED=1 ${GO:-go} build -trimpath -tags "netgo osusergo seccomp ${MINIPOD_BUILD_TAGS:-}" \
-	-ldflags '-extldflags "-static"' -o "$tmp" ./cmd/minipod
-mkdir -p "$(dirname "$out")"
-cp "$tmp" "$out.new"
+	-ldflags '-extldflags "-static"' -o "$tmp/" ./cmd/minipod ./cmd/minipod-monitor
+mkdir -p "$dir"
+cp "$tmp/minipod" "$out.new"
+cp "$tmp/minipod-monitor" "$mon.new"
+mv -f "$mon.new" "$mon"
 mv -f "$out.new" "$out"

@@ -55,6 +55,8 @@ type Config struct {
 	// Reserved is kept from pods (cpu, memory, ephemeral-storage), as the kubelet's
 	// --system-reserved: admission offers pods the host's capacity less this.
 	Reserved api.ResourceList `json:"reserved,omitempty"`
+	// MonitorPath is the per-pod monitor binary; empty: minipod-monitor beside minipod.
+	MonitorPath string `json:"monitorPath,omitempty"`
 }
 
 // DefaultConfig returns the defaults. The subnet avoids Podman's 10.88.0.0/16 and
@@ -82,8 +84,8 @@ var cgroupParentRE = regexp.MustCompile(`^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$`)
 // Validate checks the configuration, naming the flag of each bad value.
 func (c Config) Validate() error {
 	var errs []error
-	for _, p := range []struct{ flag, v string }{{"--state-dir", c.StateDir}, {"--root", c.Root}, {"--log-dir", c.LogDir}, {"--resolv-conf", c.ResolvConf}} {
-		if !filepath.IsAbs(p.v) && !(p.flag == "--resolv-conf" && p.v == "") {
+	for _, p := range []struct{ flag, v string }{{"--state-dir", c.StateDir}, {"--root", c.Root}, {"--log-dir", c.LogDir}, {"--resolv-conf", c.ResolvConf}, {"--monitor-path", c.MonitorPath}} {
+		if !filepath.IsAbs(p.v) && !((p.flag == "--resolv-conf" || p.flag == "--monitor-path") && p.v == "") {
 			errs = append(errs, fmt.Errorf("%s: must be an absolute path, got %q", p.flag, p.v))
 		}
 	}

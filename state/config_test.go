@@ -26,6 +26,8 @@ func TestConfigValidate(t *testing.T) {
 		{"relative state dir", func(c *Config) { c.StateDir = "run/minipod" }, []string{"--state-dir", `"run/minipod"`}},
 		{"empty state dir", func(c *Config) { c.StateDir = "" }, []string{"--state-dir"}},
 		{"relative root", func(c *Config) { c.Root = "var/lib" }, []string{"--root", `"var/lib"`}},
+		{"monitor path", func(c *Config) { c.MonitorPath = "/usr/libexec/minipod/minipod-monitor" }, nil},
+		{"relative monitor path", func(c *Config) { c.MonitorPath = "bin/minipod-monitor" }, []string{"--monitor-path", `"bin/minipod-monitor"`}},
 		{"relative log dir", func(c *Config) { c.LogDir = "logs" }, []string{"--log-dir", `"logs"`}},
 		{"empty cgroup parent", func(c *Config) { c.CgroupParent = "" }, []string{"--cgroup-parent"}},
 		{"absolute cgroup parent", func(c *Config) { c.CgroupParent = "/minipod" }, []string{"--cgroup-parent", `"/minipod"`}},

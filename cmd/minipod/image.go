@@ -84,7 +84,7 @@ func newImageCmd(g *globalFlags) *cobra.Command {
 			return badInput(fmt.Errorf("unknown command %q for \"minipod image\" (pull, ls, rm, import, prune, inspect)", args[0]))
 		},
 	}
-	cmd.AddCommand(newImagePullCmd(f), newImageLsCmd(f), newImageRmCmd(f), newImageImportCmd(f), newImagePruneCmd(f), newImageInspectCmd(f))
+	cmd.AddCommand(newImagePullCmd(f), newImageLsCmd(f), newImageRmCmd(f), newImageImportCmd(f), newImagePruneCmd(f), newImageInspectCmd(f), newImageGetForMonitorCmd(f))
 	return cmd
 }
 

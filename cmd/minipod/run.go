@@ -17,7 +17,6 @@ import (
 
 	"github.com/minipod/minipod/api"
 	"github.com/minipod/minipod/crilog"
-	"github.com/minipod/minipod/monitor"
 	"github.com/minipod/minipod/monitorapi"
 	"github.com/minipod/minipod/pods"
 	"github.com/minipod/minipod/state"
@@ -272,26 +271,6 @@ func (p *printer) log(container string, r crilog.Record) {
 		end = ""
 	}
 	fmt.Fprintf(p.out, "[%s] %s%s", container, r.Content, end)
-}
-
-func newMonitorCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:    "monitor POD-DIR",
-		Short:  "Per-pod monitor (started by minipod itself)",
-		Hidden: true,
-		Args:   exactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			// fd 3 is the pod's lock, taken by the process that started this one. No child
-			// may inherit it: a container or exec process holding it would make the pod look
-			// alive after the monitor is gone.
-			unix.CloseOnExec(3)
-			lock := os.NewFile(3, "lock")
-			if err := monitor.Run(args[0], lock); err != nil {
-				return &exitError{exitFailed, err}
-			}
-			return nil
-		},
-	}
 }
 
 // runDetached creates the pod and waits until every container runs, or the pod cannot get
