@@ -3,10 +3,9 @@ package api
 import (
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 
-	"k8s.io/apimachinery/pkg/runtime/schema"
-	utilrand "k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
@@ -42,12 +41,27 @@ const (
 	maxGeneratedNameLength = maxNameLength - randomLength
 )
 
+// nameAlphabet is apimachinery's util/rand alphabet (no vowels, no confusable characters);
+// copied rather than imported to keep that package's generator out of the monitor.
+const nameAlphabet = "bcdfghjklmnpqrstvwxz2456789"
+
 // GenerateName is SimpleNameGenerator.GenerateName.
 func GenerateName(base string) string {
 	if len(base) > maxGeneratedNameLength {
 		base = base[:maxGeneratedNameLength]
 	}
-	return base + utilrand.String(randomLength)
+	b := []byte(base)
+	for range randomLength {
+		b = append(b, nameAlphabet[rand.IntN(len(nameAlphabet))])
+	}
+	return string(b)
+}
+
+// validGroupVersion is schema.ParseGroupVersion's rule with a version required: "v1" or
+// "group/v1".
+func validGroupVersion(s string) bool {
+	parts := strings.Split(s, "/")
+	return len(parts) <= 2 && parts[len(parts)-1] != ""
 }
 
 // prepareMetaForCreate does to the metadata of a pod to create what the API server does
@@ -83,11 +97,10 @@ func validateMetaExtra(m *ObjectMeta, fp *field.Path) field.ErrorList {
 	op := fp.Child("ownerReferences")
 	for i, r := range m.OwnerReferences {
 		idx := op.Index(i)
-		gv, err := schema.ParseGroupVersion(r.APIVersion)
 		switch {
 		case r.APIVersion == "":
 			errs = append(errs, field.Required(idx.Child("apiVersion"), "must not be empty"))
-		case err != nil || gv.Version == "":
+		case !validGroupVersion(r.APIVersion):
 			errs = append(errs, field.Invalid(idx.Child("apiVersion"), r.APIVersion, "must be <group>/<version> or <version>"))
 		}
 		for _, f := range []struct{ name, v string }{{"kind", r.Kind}, {"name", r.Name}, {"uid", r.UID}} {
