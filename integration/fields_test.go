@@ -212,3 +212,41 @@ spec:
 	e.mustExec(t, "delete", "pod", name)
 	assertNoLeaks(t, e)
 }
+
+// recursiveReadOnly Enabled: a read-only volume is read-only in its submounts too (runc's
+// rro); without it only the top mount is.
+func TestFieldsRecursiveReadOnly(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	host := t.TempDir()
+	sub := filepath.Join(host, "sub")
+	if err := os.Mkdir(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	mustRun(t, "mount", "-t", "tmpfs", "tmpfs", sub)
+	t.Cleanup(func() { exec.Command("umount", sub).Run() })
+	r := e.run(fmt.Sprintf(`apiVersion: v1
+kind: Pod
+metadata: {name: rro}
+spec:
+  restartPolicy: Never
+  volumes:
+  - {name: v, hostPath: {path: %q}}
+  containers:
+  - name: rro
+    image: %q
+    command: [sh, -c, "touch /v/sub/f 2>/dev/null && echo writable || echo read-only"]
+    volumeMounts:
+    - {name: v, mountPath: /v, readOnly: true, recursiveReadOnly: Enabled}
+  - name: ro
+    image: %q
+    command: [sh, -c, "touch /v/sub/g 2>/dev/null && echo writable || echo read-only"]
+    volumeMounts:
+    - {name: v, mountPath: /v, readOnly: true}
+`, host, rootfsImage(), rootfsImage()), "--rm=false")
+	r.waitLine(t, "rro", "read-only", 60*time.Second)
+	r.waitLine(t, "ro", "writable", 60*time.Second)
+	r.wait(t, 60*time.Second)
+	e.mustExec(t, "delete", "pod", "rro")
+	assertNoLeaks(t, e)
+}
