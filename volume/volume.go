@@ -186,7 +186,8 @@ func Mounts(c *api.Container, containerField string, src Sources, vols []api.Vol
 			}
 			source = p
 		}
-		rro, err := resolveRecursiveReadOnly(vm, kernelSupportsRRO())
+		// The kernel is probed only for a mount that asks.
+		rro, err := resolveRecursiveReadOnly(vm, vm.RecursiveReadOnly != nil && kernelSupportsRRO())
 		if err != nil {
 			return nil, &ocispec.CreateError{Reason: ocispec.ReasonCreateContainerConfigError,
 				Message: "failed to resolve recursive read-only mode: " + err.Error()}
