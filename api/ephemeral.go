@@ -66,6 +66,9 @@ func validateEphemeralContainers(s *PodSpec, volumes, names map[string]bool, fp 
 			if m.SubPath != "" {
 				errs = append(errs, field.Forbidden(idx.Child("volumeMounts").Index(j).Child("subPath"), ephemeralForbidden))
 			}
+			if m.SubPathExpr != "" {
+				errs = append(errs, field.Forbidden(idx.Child("volumeMounts").Index(j).Child("subPathExpr"), ephemeralForbidden))
+			}
 		}
 	}
 	return errs

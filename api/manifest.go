@@ -103,6 +103,7 @@ func loadPod(obj map[string]any) (*Pod, error) {
 	p.Status = PodStatus{}
 	p.Metadata.DeletionTimestamp = nil
 	p.Metadata.DeletionGracePeriodSeconds = nil
+	prepareMetaForCreate(&p.Metadata)
 
 	SetDefaults(p)
 	if err := Validate(p); err != nil {
@@ -256,7 +257,7 @@ func (c *fieldChecker) checkObject(obj map[string]any, known, supported *fieldNo
 			delete(obj, k)
 		case sn == nil:
 			if !isEmpty(v) && !(acceptedDefaults[pat] != nil && acceptedDefaults[pat](v)) {
-				c.report(p, "not supported yet")
+				c.report(p, refusal(pat))
 			}
 			delete(obj, k)
 		default:

@@ -279,15 +279,15 @@ spec:
 	), want: []string{
 		`extra: unknown field "extra" (not a Kubernetes Pod field)`,
 		`spec.containers[0].imagePullPolcy: unknown field "imagePullPolcy"`,
-		`spec.containers[0].volumeDevices: not supported yet`,
+		`spec.containers[0].volumeDevices: not supported: raw block devices need a block PersistentVolume`,
 		`spec.containers[1].Image: unknown field "Image"`,
 		`spec.contaners: unknown field "contaners"`,
-		`spec.resourceClaims: not supported yet`,
-		`spec.volumes[0].nfs: not supported yet`,
+		`spec.resourceClaims: not supported: dynamic resource allocation needs a cluster's DRA driver`,
+		`spec.volumes[0].nfs: not supported: needs a storage system minipod does not run on one host`,
 		`spec.volumes[0]: Required value: must specify a volume type`,
 	}},
-	{name: "unsupported metadata", in: strings.Replace(pod(), "  name: web\n", "  name: web\n  generateName: web-\n  ownerReferences: [{name: x}]\n", 1),
-		want: []string{"metadata.generateName: not supported yet", "metadata.ownerReferences: not supported yet"}},
+	{name: "incomplete owner reference", in: strings.Replace(pod(), "  name: web\n", "  name: web\n  generateName: web-\n  ownerReferences: [{name: x}]\n", 1),
+		want: []string{"metadata.ownerReferences[0].apiVersion: Required value", "metadata.ownerReferences[0].kind: Required value", "metadata.ownerReferences[0].uid: Required value"}},
 
 	// Not a Pod, or not one document.
 	{name: "empty", in: "", want: []string{"empty manifest"}},
@@ -418,7 +418,7 @@ spec:
 		`spec.hostname: Invalid value: "my_host": a lowercase RFC 1123 label`,
 	}},
 	{name: "unsupported and invalid together", in: pod("    volumeDevices: [{name: d, devicePath: /dev/xvda}]", "  restartPolicy: Sometimes"),
-		want: []string{"spec.containers[0].volumeDevices: not supported yet", `spec.restartPolicy: Unsupported value: "Sometimes"`}},
+		want: []string{"spec.containers[0].volumeDevices: not supported: raw block devices need a block PersistentVolume", `spec.restartPolicy: Unsupported value: "Sometimes"`}},
 }
 
 func TestLoad(t *testing.T) {

@@ -156,7 +156,7 @@ func TestResourceValidation(t *testing.T) {
 				`spec.resources.containers[0][memory].limits: Invalid value: "2Gi": must be less than or equal to pod limits of 1Gi`,
 			}},
 		{name: "pod-level claims are not supported", in: pod("  resources: {claims: [{name: x}]}"),
-			want: []string{"spec.resources.claims: not supported yet"}},
+			want: []string{"spec.resources.claims: not supported: dynamic resource allocation"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -33,6 +33,14 @@ type ObjectMeta struct {
 	DeletionTimestamp *Time             `json:"deletionTimestamp,omitempty"`
 	// DeletionGracePeriodSeconds is the grace period of a deletion under way.
 	DeletionGracePeriodSeconds *int64 `json:"deletionGracePeriodSeconds,omitempty"`
+	// GenerateName and the server-set fields a `kubectl get -o yaml` carries: see meta.go.
+	GenerateName    string               `json:"generateName,omitempty"`
+	OwnerReferences []OwnerReference     `json:"ownerReferences,omitempty"`
+	Finalizers      []string             `json:"finalizers,omitempty"`
+	ResourceVersion string               `json:"resourceVersion,omitempty"`
+	Generation      int64                `json:"generation,omitempty"`
+	SelfLink        string               `json:"selfLink,omitempty"`
+	ManagedFields   []ManagedFieldsEntry `json:"managedFields,omitempty"`
 }
 
 type RestartPolicy string
@@ -60,6 +68,8 @@ type PodSpec struct {
 	ImagePullSecrets []LocalObjectReference `json:"imagePullSecrets,omitempty"`
 	// EphemeralContainers are only ever added to a running pod (see ephemeral.go).
 	EphemeralContainers []EphemeralContainer `json:"ephemeralContainers,omitempty"`
+	// OS is the operating system the pod's containers need (see os.go).
+	OS *PodOS `json:"os,omitempty"`
 }
 
 type PullPolicy string
@@ -197,6 +207,8 @@ type LifecycleHandler struct {
 type Lifecycle struct {
 	PostStart *LifecycleHandler `json:"postStart,omitempty"`
 	PreStop   *LifecycleHandler `json:"preStop,omitempty"`
+	// StopSignal replaces the image's STOPSIGNAL (see os.go).
+	StopSignal *Signal `json:"stopSignal,omitempty"`
 }
 
 type EnvVar struct {
@@ -210,6 +222,10 @@ type VolumeMount struct {
 	ReadOnly  bool   `json:"readOnly,omitempty"`
 	MountPath string `json:"mountPath"`
 	SubPath   string `json:"subPath,omitempty"`
+	// SubPathExpr, MountPropagation and RecursiveReadOnly: see mounts.go.
+	SubPathExpr       string                 `json:"subPathExpr,omitempty"`
+	MountPropagation  *MountPropagationMode  `json:"mountPropagation,omitempty"`
+	RecursiveReadOnly *RecursiveReadOnlyMode `json:"recursiveReadOnly,omitempty"`
 }
 
 type Volume struct {

@@ -26,6 +26,7 @@ const totalAnnotationSizeLimit = 256 << 10
 func Validate(p *Pod) error {
 	errs := &InvalidError{}
 	errs.add(validateMeta(&p.Metadata, field.NewPath("metadata"))...)
+	errs.add(validateMetaExtra(&p.Metadata, field.NewPath("metadata"))...)
 	errs.add(validateSpec(&p.Spec, field.NewPath("spec"))...)
 	errs.add(validateSecurity(p)...)
 	errs.add(forbidEphemeralOnCreate(p)...)
@@ -91,6 +92,7 @@ func validateSpec(s *PodSpec, fp *field.Path) field.ErrorList {
 	}
 	errs = append(errs, validateHostSpec(s, fp)...)
 	errs = append(errs, validatePodConfig(s, fp)...)
+	errs = append(errs, validateOS(s, fp)...)
 	return errs
 }
 
@@ -225,6 +227,7 @@ func validateContainerCommon(c *Container, volumes, names map[string]bool, idx *
 	}
 	errs = append(errs, validatePorts(c.Ports, idx.Child("ports"))...)
 	errs = append(errs, validateVolumeMounts(c.VolumeMounts, volumes, idx.Child("volumeMounts"))...)
+	errs = append(errs, validateMountFields(c, idx.Child("volumeMounts"))...)
 	switch c.TerminationMessagePolicy {
 	case TerminationMessageReadFile, TerminationMessageFallbackToLogsOnError:
 	case "":

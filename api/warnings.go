@@ -32,6 +32,9 @@ func Warnings(p *Pod) []string {
 	add("overhead", len(s.Overhead) > 0)
 	add("runtimeClassName", s.RuntimeClassName != nil)
 	var msgs []string
+	if w := metaWarning(&p.Metadata); w != "" {
+		msgs = append(msgs, w)
+	}
 	if len(ignored) > 0 {
 		msgs = append(msgs, "ignored on one host: "+strings.Join(ignored, ", "))
 	}

@@ -233,7 +233,7 @@ func (w *worker) create(img *image.Image, attempt int32) (*container.Instance, e
 	if err != nil {
 		return nil, err
 	}
-	volumes, err := volume.Mounts(w.c, w.field, src, m.pod.Spec.Volumes)
+	volumes, err := volume.Mounts(w.c, w.field, src, m.pod.Spec.Volumes, ocispec.EnvValues(w.c, env))
 	if err != nil {
 		return nil, err
 	}
@@ -249,7 +249,7 @@ func (w *worker) create(img *image.Image, attempt int32) (*container.Instance, e
 	id := rec.ContainerID(w.c.Name, attempt)
 	paths := sandbox.InstancePaths(rec, id)
 	m.mu.Lock()
-	w.stopSignal = ocispec.StopSignal(imgCfg)
+	w.stopSignal = ocispec.ContainerStopSignal(w.c, imgCfg)
 	m.mu.Unlock()
 	var user *api.ContainerUser
 	inst, err := container.Create(container.Config{

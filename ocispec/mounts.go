@@ -47,6 +47,13 @@ func withMounts(s *specs.Spec, in *Input) error {
 	}
 	for _, m := range in.Volumes {
 		s.Mounts = append(s.Mounts, bind(m))
+		// containerd's WithMounts: a propagating mount needs the rootfs to propagate too.
+		switch {
+		case m.Propagation == "rshared":
+			s.Linux.RootfsPropagation = "rshared"
+		case m.Propagation == "rslave" && s.Linux.RootfsPropagation != "rshared":
+			s.Linux.RootfsPropagation = "rslave"
+		}
 	}
 	if in.TerminationLog != "" {
 		s.Mounts = append(s.Mounts, bind(Mount{Source: in.TerminationLog, Destination: in.Container.TerminationMessagePath}))
@@ -55,8 +62,15 @@ func withMounts(s *specs.Spec, in *Input) error {
 }
 
 func bind(m Mount) specs.Mount {
-	opts := []string{"rbind", "rprivate"}
-	if m.ReadOnly {
+	prop := "rprivate"
+	if m.Propagation != "" {
+		prop = m.Propagation
+	}
+	opts := []string{"rbind", prop}
+	switch {
+	case m.ReadOnly && m.RecursiveReadOnly:
+		opts = append(opts, "rro") // containerd: rro in place of ro
+	case m.ReadOnly:
 		opts = append(opts, "ro")
 	}
 	opts = append(opts, m.Options...)

@@ -136,16 +136,11 @@ func expand(s string, vars map[string]string) string { return podconfig.Expand(s
 // StopSignal is the signal that asks the container to stop: the image's STOPSIGNAL (a name,
 // with or without SIG, or a number), else SIGTERM, as containerd does.
 func StopSignal(img ImageConfig) unix.Signal {
-	name := strings.ToUpper(strings.TrimSpace(img.StopSignal))
-	if name == "" {
+	if strings.TrimSpace(img.StopSignal) == "" {
 		return unix.SIGTERM
 	}
-	if s := unix.SignalNum("SIG" + strings.TrimPrefix(name, "SIG")); s != 0 {
+	if s, ok := parseSignal(img.StopSignal); ok {
 		return s
-	}
-	var n int
-	if _, err := fmt.Sscanf(name, "%d", &n); err == nil && n > 0 && n < 65 && fmt.Sprint(n) == name {
-		return unix.Signal(n)
 	}
 	return unix.SIGTERM
 }

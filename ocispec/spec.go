@@ -49,6 +49,11 @@ type Mount struct {
 	ReadOnly    bool
 	// Options are more mount options, e.g. an image volume's nosuid, nodev and noexec.
 	Options []string
+	// Propagation is "rslave" or "rshared" (mountPropagation HostToContainer or
+	// Bidirectional); empty is rprivate.
+	Propagation string
+	// RecursiveReadOnly makes a read-only mount read-only in its submounts too (runc's "rro").
+	RecursiveReadOnly bool
 }
 
 // Input is everything a container's spec depends on, resolved by the caller.

@@ -52,7 +52,7 @@ func admit(cfg state.Config, pod *api.Pod) (*resources.Rejection, error) {
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
-	if len(api.PodRequests(&pod.Spec)) == 0 && len(entries) < resources.DefaultMaxPods {
+	if pod.Spec.OS == nil && len(api.PodRequests(&pod.Spec)) == 0 && len(entries) < resources.DefaultMaxPods {
 		return nil, nil // only the pod count could refuse it, and there is room
 	}
 	var others []*api.Pod

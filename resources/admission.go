@@ -2,6 +2,7 @@ package resources
 
 import (
 	"fmt"
+	"runtime"
 
 	"k8s.io/apimachinery/pkg/api/resource"
 
@@ -49,6 +50,10 @@ type Rejection struct {
 // (api.PodRequests) against allocatable minus the others' requests. It returns the first
 // failure, as the kubelet reports only the first; nil if the pod fits.
 func Admit(pod *api.Pod, node Node, others []*api.Pod) *Rejection {
+	// The kubelet checks the OS first (rejectPodAdmissionBasedOnOSField, predicate.go).
+	if os := pod.Spec.OS; os != nil && string(os.Name) != runtime.GOOS {
+		return &Rejection{Reason: "PodOSNotSupported", Message: "Failed to admit pod as the OS field doesn't match node OS"}
+	}
 	maxPods := int64(DefaultMaxPods)
 	if q, ok := node.Allocatable[api.ResourcePods]; ok {
 		maxPods = q.Value()

@@ -188,6 +188,9 @@ func TestAdmit(t *testing.T) {
 			Containers:     []api.Container{ctr("c", rl("cpu", "100m"), nil)}}},
 			others: []*api.Pod{pod(rl("cpu", "400m"))},
 			want:   &Rejection{"OutOfcpu", "Node didn't have enough resource: cpu, requested: 1200, used: 400, capacity: 1500"}},
+		{name: "linux pod", pod: &api.Pod{Spec: api.PodSpec{OS: &api.PodOS{Name: api.Linux}, Containers: []api.Container{ctr("c", nil, nil)}}}},
+		{name: "windows pod, before resources", pod: &api.Pod{Spec: api.PodSpec{OS: &api.PodOS{Name: api.Windows}, Containers: []api.Container{ctr("c", rl("cpu", "100"), nil)}}},
+			want: &Rejection{"PodOSNotSupported", "Failed to admit pod as the OS field doesn't match node OS"}},
 	}
 	for _, tt := range tests {
 		got := Admit(tt.pod, node, tt.others)

@@ -220,7 +220,7 @@ func TestSetupConfigVolumes(t *testing.T) {
 func TestConfigVolumesMountReadOnly(t *testing.T) {
 	c := api.Container{VolumeMounts: []api.VolumeMount{{Name: "e", MountPath: "/e"}, {Name: "cm", MountPath: "/cm"}, {Name: "d", MountPath: "/d"}}}
 	vols := []api.Volume{{Name: "e", EmptyDir: &api.EmptyDirVolumeSource{}}, {Name: "cm", ConfigMap: &api.ConfigMapVolumeSource{}}, {Name: "d", DownwardAPI: &api.DownwardAPIVolumeSource{}}}
-	mounts, err := Mounts(&c, "spec.containers[0]", Sources{"e": "/e", "cm": "/cm", "d": "/d"}, vols)
+	mounts, err := Mounts(&c, "spec.containers[0]", Sources{"e": "/e", "cm": "/cm", "d": "/d"}, vols, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -204,7 +204,7 @@ func TestMountsReadOnlySources(t *testing.T) {
 		{Name: "ro", MountPath: "/ro", SubPath: "made"},
 		{Name: "rw", MountPath: "/rw"},
 	}}
-	got, err := Mounts(c, "spec.containers[0]", src, vols)
+	got, err := Mounts(c, "spec.containers[0]", src, vols, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,7 +226,7 @@ func TestMountsReadOnlySources(t *testing.T) {
 		{"out/x", `sub path "out/x" does not exist in image volume "tools:1"`}, // the symlink stays inside
 	} {
 		c := &api.Container{VolumeMounts: []api.VolumeMount{{Name: "img", MountPath: "/m", SubPath: tc.subPath}}}
-		_, err := Mounts(c, "spec.containers[2]", src, vols)
+		_, err := Mounts(c, "spec.containers[2]", src, vols, nil)
 		var ce *ocispec.CreateError
 		if !errors.As(err, &ce) || ce.Reason != ocispec.ReasonCreateContainerError || !strings.Contains(ce.Message, tc.want) ||
 			!strings.Contains(err.Error(), "spec.containers[2].volumeMounts[0].subPath") {

@@ -137,7 +137,9 @@ func checkHostPath(h *api.HostPathVolumeSource) error {
 // its volume without following symlinks out of it, and created as a directory when missing,
 // as the kubelet does (but not in an image: see Attributes). vols are the pod's volumes.
 // field is the container's path in the pod, e.g. "spec.containers[1]", for errors.
-func Mounts(c *api.Container, containerField string, src Sources, vols []api.Volume) ([]ocispec.Mount, error) {
+//
+// env holds the container's environment variables (the resolved values) for subPathExpr.
+func Mounts(c *api.Container, containerField string, src Sources, vols []api.Volume, env map[string]string) ([]ocispec.Mount, error) {
 	out := make([]ocispec.Mount, 0, len(c.VolumeMounts))
 	for i, vm := range c.VolumeMounts {
 		field := fmt.Sprintf("%s.volumeMounts[%d]", containerField, i)
@@ -147,6 +149,20 @@ func Mounts(c *api.Container, containerField string, src Sources, vols []api.Vol
 		}
 		source := base
 		attrs := AttributesOf(vols, vm.Name)
+		if vm.SubPathExpr != "" {
+			// The kubelet's makeMounts: a failed expansion is CreateContainerConfigError.
+			p, err := expandSubPath(vm.SubPathExpr, env)
+			if err != nil {
+				return nil, &ocispec.CreateError{Reason: ocispec.ReasonCreateContainerConfigError, Message: err.Error()}
+			}
+			if filepath.IsAbs(p) {
+				return nil, &ocispec.CreateError{Reason: ocispec.ReasonCreateContainerConfigError, Message: fmt.Sprintf("error SubPath `%s` must not be an absolute path", p)}
+			}
+			if strings.Contains("/"+p+"/", "/../") {
+				return nil, &ocispec.CreateError{Reason: ocispec.ReasonCreateContainerConfigError, Message: fmt.Sprintf("unable to provision SubPath `%s`: must not contain '..'", p)}
+			}
+			vm.SubPath = p
+		}
 		if vm.SubPath != "" && attrs.Image != "" {
 			p, err := imageSubPath(base, vm.SubPath, attrs.Image)
 			if err != nil {
@@ -170,7 +186,17 @@ func Mounts(c *api.Container, containerField string, src Sources, vols []api.Vol
 			}
 			source = p
 		}
-		m := ocispec.Mount{Source: source, Destination: vm.MountPath, ReadOnly: vm.ReadOnly || attrs.ReadOnly}
+		// The kernel is probed only for a mount that asks.
+		rro, err := resolveRecursiveReadOnly(vm, vm.RecursiveReadOnly != nil && kernelSupportsRRO())
+		if err != nil {
+			return nil, &ocispec.CreateError{Reason: ocispec.ReasonCreateContainerConfigError,
+				Message: "failed to resolve recursive read-only mode: " + err.Error()}
+		}
+		m := ocispec.Mount{Source: source, Destination: vm.MountPath, ReadOnly: vm.ReadOnly || attrs.ReadOnly,
+			RecursiveReadOnly: rro, Propagation: propagation(vm.MountPropagation)}
+		if err := checkPropagation(source, m.Propagation); err != nil {
+			return nil, err
+		}
 		if attrs.Image != "" {
 			m.Options = imageMountOptions
 		}
