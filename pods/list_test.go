@@ -6,7 +6,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/minipod/minipod/api"
+	"github.com/minipod/minipod/atomicfile"
+	"github.com/minipod/minipod/kubeprint"
 	"github.com/minipod/minipod/state"
 )
 
@@ -82,5 +86,66 @@ func BenchmarkMonitorState(b *testing.B) {
 	b.ResetTimer()
 	for range b.N {
 		MonitorStateOf(dir)
+	}
+}
+
+// What `get pods` shows of a pod is the same whether it was read whole or as a summary:
+// kubeprint.Pod reads nothing of the spec that ListSummaries leaves out.
+func TestListSummariesShowTheSameRows(t *testing.T) {
+	cfg := state.DefaultConfig()
+	cfg.StateDir = t.TempDir()
+	always := api.ContainerRestartPolicyAlways
+	now := time.Now()
+	ago := func(d time.Duration) *api.Time { t := api.NewTime(now.Add(-d)); return &t }
+	started := true
+	pods := []api.Pod{
+		{Spec: api.PodSpec{Containers: []api.Container{{Name: "a", Image: "x", Command: []string{"sleep"}}, {Name: "b"}}},
+			Status: api.PodStatus{Phase: api.PodRunning, PodIP: "10.0.0.2", ContainerStatuses: []api.ContainerStatus{
+				{Name: "a", Ready: true, State: api.ContainerState{Running: &api.ContainerStateRunning{StartedAt: *ago(time.Minute)}}},
+				{Name: "b", RestartCount: 3, State: api.ContainerState{Waiting: &api.ContainerStateWaiting{Reason: "CrashLoopBackOff"}},
+					LastState: api.ContainerState{Terminated: &api.ContainerStateTerminated{ExitCode: 1, FinishedAt: *ago(5 * time.Second)}}},
+			}}},
+		{Spec: api.PodSpec{
+			InitContainers: []api.Container{{Name: "init"}, {Name: "side", RestartPolicy: &always}},
+			Containers:     []api.Container{{Name: "main"}}},
+			Status: api.PodStatus{Phase: api.PodPending, InitContainerStatuses: []api.ContainerStatus{
+				{Name: "init", State: api.ContainerState{Terminated: &api.ContainerStateTerminated{ExitCode: 0, Reason: "Completed"}}},
+				{Name: "side", Ready: true, Started: &started, RestartCount: 1, State: api.ContainerState{Running: &api.ContainerStateRunning{}}},
+			}, ContainerStatuses: []api.ContainerStatus{{Name: "main", State: api.ContainerState{Waiting: &api.ContainerStateWaiting{Reason: "PodInitializing"}}}}}},
+		{Metadata: api.ObjectMeta{DeletionTimestamp: ago(0)}, Spec: api.PodSpec{InitContainers: []api.Container{{Name: "i"}}, Containers: []api.Container{{Name: "c"}}},
+			Status: api.PodStatus{Phase: api.PodPending, InitContainerStatuses: []api.ContainerStatus{
+				{Name: "i", State: api.ContainerState{Terminated: &api.ContainerStateTerminated{ExitCode: 2, Reason: "Error"}}}}}},
+		{Spec: api.PodSpec{Containers: []api.Container{{Name: "c"}}},
+			Status: api.PodStatus{Phase: api.PodSucceeded, Reason: "", ContainerStatuses: []api.ContainerStatus{
+				{Name: "c", State: api.ContainerState{Terminated: &api.ContainerStateTerminated{Reason: "Completed"}}}}}},
+	}
+	for i := range pods {
+		p := &pods[i]
+		p.APIVersion, p.Kind = "v1", "Pod"
+		p.Metadata.Name, p.Metadata.Namespace, p.Metadata.CreationTimestamp = fmt.Sprintf("p%d", i), "default", ago(time.Hour)
+		dir := cfg.PodDir("default", p.Metadata.Name)
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := atomicfile.WriteJSON(filepath.Join(dir, state.StatusFile), p, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	full, err := List(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sums, err := ListSummaries(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(full) != len(pods) || len(sums) != len(pods) {
+		t.Fatalf("listed %d and %d pods, want %d", len(full), len(sums), len(pods))
+	}
+	for i := range full {
+		a, b := kubeprint.Pod(full[i], now), kubeprint.Pod(sums[i], now)
+		if a != b {
+			t.Errorf("pod %s: whole %+v, summary %+v", full[i].Metadata.Name, a, b)
+		}
 	}
 }

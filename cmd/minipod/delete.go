@@ -72,7 +72,7 @@ soon as its monitor is up. Unless --wait=false, the command returns once everyth
 				if !cmd.Flags().Changed("ignore-not-found") {
 					ignore = true
 				}
-				list, err := pods.List(cfg)
+				list, err := pods.ListSummaries(cfg)
 				if err != nil {
 					return &exitError{exitFailed, fmt.Errorf("delete pods --all: %w", err)}
 				}

@@ -282,7 +282,11 @@ func getPods(cfg state.Config, o getOptions, names []string) error {
 	var shown []*api.Pod
 	var errs []error
 	if len(names) == 0 {
-		all, err := pods.List(cfg)
+		list := pods.List
+		if o.output != "json" && o.output != "yaml" {
+			list = pods.ListSummaries // kubectl's columns need no more
+		}
+		all, err := list(cfg)
 		if err != nil {
 			return &exitError{exitFailed, fmt.Errorf("get pods: %w", err)}
 		}
