@@ -259,10 +259,7 @@ func list(cfg state.Config, read func(dir string) (*api.Pod, error)) ([]*api.Pod
 	pods := slices.DeleteFunc(found, func(p *api.Pod) bool { return p == nil })
 	sort.Slice(pods, func(i, j int) bool {
 		a, b := pods[i].Metadata, pods[j].Metadata
-		if a.Namespace != b.Namespace {
-			return a.Namespace < b.Namespace
-		}
-		return a.Name < b.Name
+		return a.Namespace+"/"+a.Name < b.Namespace+"/"+b.Name // etcd's key order
 	})
 	return pods, nil
 }
