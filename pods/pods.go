@@ -22,6 +22,7 @@ import (
 
 	"github.com/minipod/minipod/api"
 	"github.com/minipod/minipod/atomicfile"
+	"github.com/minipod/minipod/hostlimit"
 	"github.com/minipod/minipod/monitorapi"
 	"github.com/minipod/minipod/sandbox"
 	"github.com/minipod/minipod/state"
@@ -130,7 +131,7 @@ func Create(cfg state.Config, pod *api.Pod) (*Handle, error) {
 	lock.Close()
 	if err != nil {
 		os.RemoveAll(dir)
-		return nil, fmt.Errorf("start pod monitor: %w", err)
+		return nil, fmt.Errorf("start pod monitor: %w", hostlimit.Files("fork", hostlimit.Processes("fork", err)))
 	}
 	h := &Handle{Cfg: cfg, Pod: p, Dir: dir, done: make(chan struct{})}
 	go func() {
