@@ -1,0 +1,125 @@
+//go:build integration
+
+package integration
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// densitySubnet is the pod subnet of a density run with more pods than a test's /24 holds:
+// 10.253.0.0/21 (2,046 addresses), used by no test (they take 10.250.X.0/24, 10.251.X.0/24
+// and 10.252.X.0/30) and not by the defaults or Podman.
+const densitySubnet = "10.253.0.0/21"
+
+// BenchmarkDensity starts idle 2-container pods one after another (`run -d`, each to all
+// its containers running), then times `get pods` on all of them and `delete pods --all`, and
+// checks that nothing is left. MINIPOD_BENCH_PODS sets the count (default 100; the README's
+// figures are from 1,000, which takes some minutes).
+func BenchmarkDensity(b *testing.B) {
+	n := 100
+	if v := os.Getenv("MINIPOD_BENCH_PODS"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil || n < 10 {
+			b.Fatalf("MINIPOD_BENCH_PODS=%q: want a number of at least 10", v)
+		}
+	}
+	e := newEnv(b)
+	if n > 250 {
+		if subnetInUseCIDR(densitySubnet) {
+			b.Fatalf("%s is in use on this host (another density run?)", densitySubnet)
+		}
+		e.subnet = densitySubnet
+		_, e.subnetNet, _ = net.ParseCIDR(densitySubnet)
+	}
+	maxPods := fmt.Sprintf("--max-pods=%d", n)
+	for range b.N {
+		starts := make([]time.Duration, n)
+		mounts := map[int]int{}
+		for i := range n {
+			name := fmt.Sprintf("idle%04d", i)
+			manifest := idlePod(name, "rootfs:"+rootfsDir)
+			e.trackManifest(manifest)
+			file := filepath.Join(e.dir, name+".yaml")
+			if err := os.WriteFile(file, []byte(manifest), 0o644); err != nil {
+				b.Fatal(err)
+			}
+			res := e.execTimeout(2*time.Minute, "run", "-d", maxPods, file)
+			if res.code != 0 {
+				b.Fatalf("pod %d of %d: run -d exited %d: %s", i+1, n, res.code, res.stderr)
+			}
+			starts[i] = res.dur
+			if (i+1)%(n/10) == 0 {
+				mounts[i+1] = countMounts()
+			}
+		}
+		tenth := max(1, n/10)
+		first, last := median(starts[:tenth]), median(starts[n-tenth:])
+		fmt.Printf("%d idle 2-container pods, `run -d` one after another:\n", n)
+		for k := range 10 {
+			lo, hi := k*n/10, (k+1)*n/10
+			fmt.Printf("  pods %4d-%4d  median %7.1f ms  (host mounts at the end: %d)\n", lo+1, hi, ms(median(starts[lo:hi])), mounts[hi])
+		}
+		fmt.Printf("%-44s first %d: %.1f ms, last %d: %.1f ms (%+.0f %%)\n", "start per pod, median", tenth, ms(first), tenth, ms(last), 100*(ms(last)/ms(first)-1))
+		b.ReportMetric(ms(first), "ms-start-first10%")
+		b.ReportMetric(ms(last), "ms-start-last10%")
+
+		var gets []time.Duration
+		for range 5 {
+			res := e.exec("get", "pods")
+			if res.code != 0 {
+				b.Fatalf("get pods exited %d: %s", res.code, res.stderr)
+			}
+			if rows := strings.Count(res.stdout, "Running"); rows != n {
+				b.Fatalf("get pods shows %d running pods, want %d", rows, n)
+			}
+			gets = append(gets, res.dur)
+		}
+		report(b, fmt.Sprintf("`get pods` with %d pods", n), "ms-get", gets)
+
+		res := e.execTimeout(10*time.Minute, "delete", "pods", "--all", "--force", "--grace-period=0")
+		if res.code != 0 {
+			b.Fatalf("delete pods --all exited %d: %s", res.code, res.stderr)
+		}
+		if got := strings.Count(res.stdout, "force deleted"); got != n {
+			b.Fatalf("delete reported %d pods, want %d", got, n)
+		}
+		fmt.Printf("%-44s %.1f s\n", fmt.Sprintf("`delete pods --all` of %d pods", n), res.dur.Seconds())
+		b.ReportMetric(res.dur.Seconds(), "s-delete-all")
+		assertNoLeaks(b, e)
+	}
+}
+
+func median(d []time.Duration) time.Duration {
+	s := append([]time.Duration(nil), d...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[len(s)/2]
+}
+
+// countMounts is the size of the host's mount table, which every container start copies.
+func countMounts() int {
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return -1
+	}
+	return strings.Count(string(b), "\n")
+}
+
+// subnetInUseCIDR reports whether an address of the host is in cidr.
+func subnetInUseCIDR(cidr string) bool {
+	_, want, _ := net.ParseCIDR(cidr)
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		if ipn, ok := a.(*net.IPNet); ok && want.Contains(ipn.IP) {
+			return true
+		}
+	}
+	return false
+}
