@@ -69,23 +69,15 @@ func BenchmarkList1000(b *testing.B) {
 	}
 }
 
-func BenchmarkDecodeStatus(b *testing.B) {
-	cfg := fakeInstallation(b, 1)
-	dir := cfg.PodDir("default", "p0")
+// BenchmarkListSummaries1000: the same as `get pods` (the table) reads them.
+func BenchmarkListSummaries1000(b *testing.B) {
+	cfg := fakeInstallation(b, 1000)
 	b.ResetTimer()
 	for range b.N {
-		if _, err := state.ReadStatus(dir); err != nil {
-			b.Fatal(err)
+		list, err := ListSummaries(cfg)
+		if err != nil || len(list) != 1000 {
+			b.Fatal(len(list), err)
 		}
-	}
-}
-
-func BenchmarkMonitorState(b *testing.B) {
-	cfg := fakeInstallation(b, 1)
-	dir := cfg.PodDir("default", "p0")
-	b.ResetTimer()
-	for range b.N {
-		MonitorStateOf(dir)
 	}
 }
 
