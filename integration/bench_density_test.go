@@ -15,9 +15,9 @@ import (
 )
 
 // densitySubnet is the pod subnet of a density run with more pods than a test's /24 holds:
-// 10.253.0.0/21 (2,046 addresses), used by no test (they take 10.250.X.0/24, 10.251.X.0/24
+// 10.249.0.0/21 (2,046 addresses), used by no test (they take 10.250.X.0/24, 10.251.X.0/24
 // and 10.252.X.0/30) and not by the defaults or Podman.
-const densitySubnet = "10.253.0.0/21"
+const densitySubnet = "10.249.0.0/21"
 
 // BenchmarkDensity starts idle 2-container pods one after another (`run -d`, each to all
 // its containers running), then times `get pods` on all of them and `delete pods --all`, and
