@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/minipod/minipod/api"
+	"github.com/minipod/minipod/hostlimit"
 	"github.com/minipod/minipod/kubeprint"
 	"github.com/minipod/minipod/pods"
 	"github.com/minipod/minipod/state"
@@ -445,7 +446,15 @@ func watchPodSet(ctx context.Context, cfg state.Config, h podSetHandler) error {
 			if h.event != nil {
 				event = func(e api.Event) { send(id, f, func() error { return h.event(id, e) }) }
 			}
-			go followPod(ctx, dir, status, event)
+			go func() {
+				// One connection per pod: past the open-files limit the watch ends, naming it,
+				// rather than leave pods unwatched.
+				if _, err := followPod(ctx, dir, status, event); err != nil {
+					if le := (*hostlimit.Error)(nil); errors.As(hostlimit.Files("watch pod "+id.String(), err), &le) {
+						send(id, f, func() error { return le })
+					}
+				}
+			}()
 		}
 		for id := range known {
 			if !present[id] {
