@@ -3,13 +3,16 @@
 package integration
 
 import (
+	"flag"
 	"fmt"
 	"net"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -39,11 +42,16 @@ func BenchmarkDensity(b *testing.B) {
 		e.subnet = densitySubnet
 		_, e.subnetNet, _ = net.ParseCIDR(densitySubnet)
 	}
+	deleteAll := densityCleanup(b, e)
+	deadline := densityDeadline()
 	maxPods := fmt.Sprintf("--max-pods=%d", n)
 	for range b.N {
 		starts := make([]time.Duration, n)
 		mounts := map[int]int{}
 		for i := range n {
+			if time.Now().After(deadline) {
+				b.Fatalf("stopped after %d of %d pods: near the -timeout, so that the pods are deleted", i, n)
+			}
 			name := fmt.Sprintf("idle%04d", i)
 			manifest := idlePod(name, "rootfs:"+rootfsDir)
 			e.trackManifest(manifest)
@@ -84,7 +92,7 @@ func BenchmarkDensity(b *testing.B) {
 		}
 		report(b, fmt.Sprintf("`get pods` with %d pods", n), "ms-get", gets)
 
-		res := e.execTimeout(10*time.Minute, "delete", "pods", "--all", "--force", "--grace-period=0")
+		res := deleteAll()
 		if res.code != 0 {
 			b.Fatalf("delete pods --all exited %d: %s", res.code, res.stderr)
 		}
@@ -96,6 +104,57 @@ func BenchmarkDensity(b *testing.B) {
 		assertNoLeaks(b, e)
 	}
 }
+
+// densityCleanup makes sure a density run that fails, times out or is interrupted leaves no
+// pods behind (each holds mounts, a veth and processes; the env's own cleanup deletes pods
+// one by one, which for 1,000 pods takes minutes): it returns the run's `delete pods --all
+// -A`, which also runs as the benchmark's first cleanup and on SIGINT/SIGTERM.
+func densityCleanup(b *testing.B, e *env) func() result {
+	deleteAll := func() result {
+		return e.execTimeout(10*time.Minute, "delete", "pods", "--all", "-A", "--force", "--grace-period=0")
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	stop := make(chan struct{})
+	go func() {
+		select {
+		case s := <-sig:
+			fmt.Fprintf(os.Stderr, "BenchmarkDensity: %v: deleting all pods before exiting\n", s)
+			if r := deleteAll(); r.code != 0 {
+				fmt.Fprintf(os.Stderr, "BenchmarkDensity: delete pods --all -A exited %d: %s\n", r.code, r.stderr)
+			}
+			e.forceCleanup(b) // what the env's cleanup would do: bridge, NAT table, cgroups, dirs
+			removeBaseDir()
+			os.Exit(1)
+		case <-stop:
+		}
+	}()
+	b.Cleanup(func() {
+		signal.Stop(sig)
+		close(stop)
+		if r := deleteAll(); r.code != 0 {
+			b.Errorf("cleanup: delete pods --all -A exited %d: %s", r.code, r.stderr)
+		}
+	})
+	return deleteAll
+}
+
+// densityDeadline is when a density run stops starting pods so that deleting them still fits
+// in the test binary's -timeout (whose panic would skip every cleanup).
+func densityDeadline() time.Time {
+	f := flag.Lookup("test.timeout")
+	if f == nil {
+		return binaryStart.Add(24 * time.Hour)
+	}
+	d, ok := f.Value.(flag.Getter).Get().(time.Duration)
+	if !ok || d <= 0 {
+		return binaryStart.Add(24 * time.Hour)
+	}
+	return binaryStart.Add(d - min(d/3, 5*time.Minute))
+}
+
+// binaryStart is about when the test binary's -timeout clock started.
+var binaryStart = time.Now()
 
 func median(d []time.Duration) time.Duration {
 	s := append([]time.Duration(nil), d...)
