@@ -34,6 +34,8 @@ func BenchmarkDensity(b *testing.B) {
 			b.Fatalf("MINIPOD_BENCH_PODS=%q: want a number of at least 10", v)
 		}
 	}
+	guard := &densityGuard{}
+	b.Cleanup(guard.disarm) // registered before the env's: runs after it
 	e := newEnv(b)
 	if n > 250 {
 		if subnetInUseCIDR(densitySubnet) {
@@ -42,7 +44,7 @@ func BenchmarkDensity(b *testing.B) {
 		e.subnet = densitySubnet
 		_, e.subnetNet, _ = net.ParseCIDR(densitySubnet)
 	}
-	deleteAll := densityCleanup(b, e)
+	deleteAll := guard.arm(b, e)
 	deadline := densityDeadline()
 	maxPods := fmt.Sprintf("--max-pods=%d", n)
 	for range b.N {
@@ -54,7 +56,8 @@ func BenchmarkDensity(b *testing.B) {
 			}
 			name := fmt.Sprintf("idle%04d", i)
 			manifest := idlePod(name, "rootfs:"+rootfsDir)
-			e.trackManifest(manifest)
+			// Not tracked: the env's cleanup would then run one delete per pod; deleteAll runs
+			// first, and the env's cleanup still finds any pod left by its directory.
 			file := filepath.Join(e.dir, name+".yaml")
 			if err := os.WriteFile(file, []byte(manifest), 0o644); err != nil {
 				b.Fatal(err)
@@ -105,20 +108,25 @@ func BenchmarkDensity(b *testing.B) {
 	}
 }
 
-// densityCleanup makes sure a density run that fails, times out or is interrupted leaves no
-// pods behind (each holds mounts, a veth and processes; the env's own cleanup deletes pods
-// one by one, which for 1,000 pods takes minutes): it returns the run's `delete pods --all
-// -A`, which also runs as the benchmark's first cleanup and on SIGINT/SIGTERM.
-func densityCleanup(b *testing.B, e *env) func() result {
+// densityGuard makes sure a density run that fails, times out or is interrupted leaves no
+// pods behind (each holds mounts, a veth and processes): arm returns the run's `delete pods
+// --all -A`, which also runs as the benchmark's first cleanup and on SIGINT/SIGTERM until
+// the env's own cleanup has finished (then the env's bridge, NAT table, cgroups and dirs
+// are removed too).
+type densityGuard struct {
+	sig  chan os.Signal
+	stop chan struct{}
+}
+
+func (g *densityGuard) arm(b *testing.B, e *env) func() result {
 	deleteAll := func() result {
 		return e.execTimeout(10*time.Minute, "delete", "pods", "--all", "-A", "--force", "--grace-period=0")
 	}
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-	stop := make(chan struct{})
+	g.sig, g.stop = make(chan os.Signal, 1), make(chan struct{})
+	signal.Notify(g.sig, syscall.SIGINT, syscall.SIGTERM)
 	go func() {
 		select {
-		case s := <-sig:
+		case s := <-g.sig:
 			fmt.Fprintf(os.Stderr, "BenchmarkDensity: %v: deleting all pods before exiting\n", s)
 			if r := deleteAll(); r.code != 0 {
 				fmt.Fprintf(os.Stderr, "BenchmarkDensity: delete pods --all -A exited %d: %s\n", r.code, r.stderr)
@@ -126,17 +134,23 @@ func densityCleanup(b *testing.B, e *env) func() result {
 			e.forceCleanup(b) // what the env's cleanup would do: bridge, NAT table, cgroups, dirs
 			removeBaseDir()
 			os.Exit(1)
-		case <-stop:
+		case <-g.stop:
 		}
 	}()
 	b.Cleanup(func() {
-		signal.Stop(sig)
-		close(stop)
 		if r := deleteAll(); r.code != 0 {
 			b.Errorf("cleanup: delete pods --all -A exited %d: %s", r.code, r.stderr)
 		}
 	})
 	return deleteAll
+}
+
+// disarm ends the signal handling, once the env's cleanup is done.
+func (g *densityGuard) disarm() {
+	if g.sig != nil {
+		signal.Stop(g.sig)
+		close(g.stop)
+	}
 }
 
 // densityDeadline is when a density run stops starting pods so that deleting them still fits
