@@ -34,9 +34,11 @@ func SetDefaults(p *Pod) {
 			setContainerDefaults(&list[i])
 		}
 	}
+	setEphemeralDefaults(&p.Spec)
 	setHostDefaults(&p.Spec)
 	setVolumeDefaults(&p.Spec)
 	setResourceDefaults(p)
+	setConfigDefaults(&p.Spec)
 }
 
 // setContainerDefaults is SetDefaults_Container, SetDefaults_ContainerPort, SetDefaults_Probe

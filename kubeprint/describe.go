@@ -39,7 +39,7 @@ func Describe(out io.Writer, p *api.Pod, events []api.Event, o DescribeOptions) 
 	}
 	tw := tabwriter.NewWriter(out, 0, 8, 2, ' ', 0) // kubectl's tabbedString
 	w := &prefixWriter{w: tw}
-	d := &describer{w: w, o: o}
+	d := &describer{w: w, o: o, p: p}
 	d.pod(p)
 	d.events(events, tw)
 	if w.err != nil {
@@ -66,6 +66,7 @@ func (pw *prefixWriter) write(level int, format string, args ...any) {
 type describer struct {
 	w *prefixWriter
 	o DescribeOptions
+	p *api.Pod // the pod described
 }
 
 func (d *describer) time(t time.Time) string {
@@ -118,6 +119,13 @@ func (d *describer) pod(p *api.Pod) {
 		d.containers("Init Containers", p.Spec.InitContainers, p.Status.InitContainerStatuses)
 	}
 	d.containers("Containers", p.Spec.Containers, p.Status.ContainerStatuses)
+	if len(p.Spec.EphemeralContainers) > 0 {
+		var ec []api.Container
+		for _, c := range p.Spec.EphemeralContainers {
+			ec = append(ec, c.Container)
+		}
+		d.containers("Ephemeral Containers", ec, p.Status.EphemeralContainerStatuses)
+	}
 	if len(p.Status.Conditions) > 0 {
 		w.write(0, "Conditions:\n  Type\tStatus\n")
 		for _, c := range p.Status.Conditions {
@@ -240,20 +248,7 @@ func (d *describer) containers(label string, containers []api.Container, statuse
 				w.write(2, "%s:\t%s\n", pr.name, DescribeProbe(pr.probe))
 			}
 		}
-		if len(c.Env) == 0 {
-			w.write(2, "Environment:\t<none>\n")
-		} else {
-			w.write(2, "Environment:\n")
-			for _, e := range c.Env {
-				for i, s := range strings.Split(e.Value, "\n") {
-					if i == 0 {
-						w.write(3, "%s:\t%s\n", e.Name, s)
-					} else {
-						w.write(3, "\t%s\n", s)
-					}
-				}
-			}
-		}
+		d.env(&c)
 		d.mounts(c.VolumeMounts)
 	}
 }
@@ -410,7 +405,9 @@ func (d *describer) volumes(volumes []api.Volume) {
 		case v.Image != nil:
 			d.imageVolume(v.Image)
 		default:
-			w.write(1, "<unknown>\n")
+			if !d.configVolume(&v) {
+				w.write(1, "<unknown>\n")
+			}
 		}
 	}
 }

@@ -79,6 +79,24 @@ func (m *monitor) handle(c net.Conn) {
 		reply(c, &monitorapi.Reply{})
 	case monitorapi.OpContainers:
 		reply(c, &monitorapi.Reply{Containers: m.instances()})
+	case monitorapi.OpMetadata:
+		md := req.Metadata
+		if md == nil {
+			md = &monitorapi.Metadata{}
+		}
+		pod, err := m.setMetadata(md.Labels, md.Annotations)
+		if err != nil {
+			reply(c, &monitorapi.Reply{Error: monitorapi.Errorf(monitorapi.Invalid, "%v", err)})
+			return
+		}
+		reply(c, &monitorapi.Reply{Pod: pod})
+	case monitorapi.OpAddEphemeralContainer:
+		pod, err := m.addEphemeral(req.EphemeralContainer)
+		if err != nil {
+			replyErr(c, err)
+			return
+		}
+		reply(c, &monitorapi.Reply{Pod: pod})
 	case monitorapi.OpReopenLog:
 		w, err := m.worker(req.Container)
 		if err == nil {
@@ -148,6 +166,9 @@ func (m *monitor) worker(name string) (*worker, error) {
 			return w, nil
 		}
 	}
+	if w := m.ephemeralWorker(name); w != nil {
+		return w, nil
+	}
 	return nil, monitorapi.Errorf(monitorapi.NotFound, "container %q not found in pod %s", name, m.pod.Metadata.Name)
 }
 
@@ -167,7 +188,7 @@ func (m *monitor) instances() []monitorapi.Container {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var out []monitorapi.Container
-	for _, w := range append(append([]*worker{}, m.inits...), m.regulars...) {
+	for _, w := range m.allWorkersLocked() {
 		if w.inst != nil {
 			st := w.inst.State()
 			out = append(out, monitorapi.Container{ID: st.ID, Name: st.Name, Attempt: st.Attempt, State: string(st.Status), LogPath: st.LogPath})

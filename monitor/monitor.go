@@ -55,10 +55,12 @@ type monitor struct {
 	sandboxDone chan struct{} // closed when the sandbox setup ended; then sb or sandboxErr is set
 	sb          *sandbox.Sandbox
 	sandboxErr  error
+	configVols  *configVolumes // configMap, secret, downwardAPI and projected volumes (config.go)
 
 	inits    []*worker // init containers and sidecars, in spec order
 	regulars []*worker // regular containers, in spec order
 	byName   []*worker // regular containers by name: the kubelet's order of containerStatuses
+	eph      ephemerals
 
 	ctx    context.Context    // cancelled when the pod stops: ends pulls, waits and hooks
 	cancel context.CancelFunc //
@@ -217,15 +219,18 @@ func (m *monitor) run() error {
 		}
 		m.regulars = append(m.regulars, w)
 	}
+	m.configVols = newConfigVolumes(m)
 	m.byName = slices.Clone(m.regulars)
 	slices.SortFunc(m.byName, func(a, b *worker) int { return strings.Compare(a.c.Name, b.c.Name) })
 	start := api.NewTime(time.Now())
 	m.pod.Status.StartTime = &start
 	m.pod.Status.QOSClass = api.GetPodQOS(&m.pod)
+	m.openEphemeralLocked()
 	m.updateLocked()
 	m.mu.Unlock()
 
 	go m.setupSandbox()
+	go m.configVols.run()
 	defer m.watchLocalStorage()()
 	if d := spec.ActiveDeadlineSeconds; d != nil {
 		deadline := time.AfterFunc(time.Duration(*d)*time.Second, m.deadlineExceeded)
@@ -268,7 +273,9 @@ func (m *monitor) run() error {
 	// its sidecars go too (computePodActions: KillPod when nothing is left to run).
 	m.stop(m.podGracePeriod(), false)
 	workers.Wait()
+	m.waitEphemeral()
 	<-m.sandboxDone
+	<-m.configVols.done
 
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -388,6 +395,7 @@ func (m *monitor) updateLocked() {
 	if len(st.InitContainerStatuses) == 0 {
 		st.InitContainerStatuses = nil
 	}
+	st.EphemeralContainerStatuses = m.ephemeralStatusesLocked()
 	if st.Reason != "SandboxFailed" {
 		computed := phase.Phase(&m.pod.Spec, st.InitContainerStatuses, st.ContainerStatuses, m.stopping, initialized)
 		if st.Phase == "" {

@@ -57,6 +57,7 @@ type worker struct {
 	probers    map[probe.Kind]*prober // kept across instances, like the kubelet's workers
 	user       *api.ContainerUser     // the identity of the last instance created
 
+	target    string                  // an ephemeral container's targetContainerName
 	imageVols map[string]*image.Image // the container's image volumes, pulled for this attempt (imagevolume.go)
 }
 
@@ -125,9 +126,10 @@ func (w *worker) run() {
 
 // shouldRestart applies the restart policy to an exit (pkg/kubelet/container/helpers.go
 // ShouldContainerBeRestarted): sidecars always restart, init containers until they succeed
-// unless the pod's policy is Never; nothing restarts once the pod terminates.
+// unless the pod's policy is Never, ephemeral containers never; nothing restarts once the pod
+// terminates.
 func (w *worker) shouldRestart(exitCode int32) bool {
-	if w.m.isStopping() {
+	if w.m.isStopping() || w.kind == ephemeral {
 		return false
 	}
 	if w.kind == sidecar {
@@ -166,7 +168,7 @@ func (w *worker) backOff(finished time.Time) bool {
 // container started (its postStart hook returned) or failed to.
 func (w *worker) runOnce(img *image.Image, attempt int32, first func()) *api.ContainerStateTerminated {
 	m := w.m
-	if !m.waitSandbox() {
+	if !m.waitSandbox() || !m.waitConfigVolumes() {
 		return nil
 	}
 	begin := time.Now()
@@ -219,6 +221,10 @@ func (w *worker) runOnce(img *image.Image, attempt int32, first func()) *api.Con
 // create creates an instance of the container on a fresh copy-on-write root filesystem.
 func (w *worker) create(img *image.Image, attempt int32) (*container.Instance, error) {
 	m, rec := w.m, w.m.rec
+	env, err := w.containerEnv()
+	if err != nil {
+		return nil, err
+	}
 	src, err := w.volumeSources()
 	if err != nil {
 		return nil, err
@@ -229,6 +235,10 @@ func (w *worker) create(img *image.Image, attempt int32) (*container.Instance, e
 	}
 	imgCfg := ocispec.ImageConfig(img.Config)
 	host, err := w.containerHost(imgCfg)
+	if err != nil {
+		return nil, err
+	}
+	targetPIDNS, err := w.targetPIDNS()
 	if err != nil {
 		return nil, err
 	}
@@ -263,6 +273,9 @@ func (w *worker) create(img *image.Image, attempt int32) (*container.Instance, e
 				Sandbox:   m.sb.Spec(),
 				Volumes:   volumes,
 				Host:      host,
+				Env:       env,
+
+				TargetPIDNS: targetPIDNS,
 			}
 			if w.c.TerminationMessagePath != "" {
 				// Like the kubelet: a file the container may write (whatever its user),

@@ -104,7 +104,7 @@ func completeGetArgs(g *globalFlags) cobra.CompletionFunc {
 	pods := completePodArgs(g, true)
 	return func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
 		if len(args) == 0 && !strings.Contains(toComplete, "/") {
-			return []string{"pods", "events", "pod/"}, noFiles
+			return []string{"pods", "events", "configmaps", "secrets", "volumes", "pod/"}, noFiles
 		}
 		return pods(cmd, args, toComplete)
 	}
@@ -148,7 +148,11 @@ func containerNames(g *globalFlags, cmd *cobra.Command, podArg, toComplete strin
 		return nil
 	}
 	var out []string
-	for _, c := range append(append([]api.Container{}, rec.Pod.Spec.Containers...), rec.Pod.Spec.InitContainers...) {
+	all := append(append([]api.Container{}, rec.Pod.Spec.Containers...), rec.Pod.Spec.InitContainers...)
+	for _, ec := range rec.Pod.Spec.EphemeralContainers {
+		all = append(all, ec.Container)
+	}
+	for _, c := range all {
 		if strings.HasPrefix(c.Name, toComplete) {
 			out = append(out, c.Name)
 		}

@@ -24,9 +24,11 @@ import (
 type resourceKind string
 
 const (
-	kindPods    resourceKind = "pods"
-	kindEvents  resourceKind = "events"
-	kindVolumes resourceKind = "volumes" // the named volumes of persistentVolumeClaims
+	kindPods       resourceKind = "pods"
+	kindEvents     resourceKind = "events"
+	kindConfigMaps resourceKind = "configmaps"
+	kindSecrets    resourceKind = "secrets"
+	kindVolumes    resourceKind = "volumes" // the named volumes of persistentVolumeClaims
 )
 
 // parseKind maps what kubectl accepts for a resource type (singular, plural, short name,
@@ -37,6 +39,10 @@ func parseKind(word string) (resourceKind, bool) {
 		return kindPods, true
 	case "event", "events", "ev":
 		return kindEvents, true
+	case "configmap", "configmaps", "cm":
+		return kindConfigMaps, true
+	case "secret", "secrets":
+		return kindSecrets, true
 	case "volume", "volumes", "vol", "persistentvolumeclaim", "persistentvolumeclaims", "pvc":
 		return kindVolumes, true
 	}
@@ -157,7 +163,8 @@ func (e *notFoundError) Error() string { return fmt.Sprintf("pods %q not found",
 
 func isNotFound(err error) bool {
 	var nf *notFoundError
-	return errors.As(err, &nf)
+	var onf *objectNotFoundError
+	return errors.As(err, &nf) || errors.As(err, &onf)
 }
 
 // badRequestError is a request about an existing pod that cannot be served as asked, such
@@ -280,12 +287,15 @@ func waitMonitorExit(ctx context.Context, dir string) pods.MonitorState {
 // defaultContainerAnnotation names the container kubectl picks when none is named.
 const defaultContainerAnnotation = "kubectl.kubernetes.io/default-container"
 
-// findContainer returns the container of p named name (regular or init), or, when name is
+// findContainer returns the container of p named name (regular, init or ephemeral), or, when name is
 // empty, the one kubectl picks: the default-container annotation's, else the first regular
 // one. defaulted is set when a pod with several containers had one picked for the user, who
 // is then told which (kubectl's "Defaulted container" message).
 func findContainer(p *api.Pod, name string) (c *api.Container, defaulted bool, err error) {
 	all := append(append([]api.Container{}, p.Spec.Containers...), p.Spec.InitContainers...)
+	for _, ec := range p.Spec.EphemeralContainers {
+		all = append(all, ec.Container)
+	}
 	lookup := func(n string) *api.Container {
 		for i := range all {
 			if all[i].Name == n {
@@ -321,12 +331,15 @@ func allContainerNames(p *api.Pod) string {
 	for _, c := range p.Spec.Containers {
 		names = append(names, c.Name)
 	}
+	for _, c := range p.Spec.EphemeralContainers {
+		names = append(names, c.Name+" (ephem)")
+	}
 	return strings.Join(names, ", ")
 }
 
-// containerStatus returns the status of the named container, regular or init.
+// containerStatus returns the status of the named container, regular, init or ephemeral.
 func containerStatus(p *api.Pod, name string) *api.ContainerStatus {
-	for _, list := range [][]api.ContainerStatus{p.Status.ContainerStatuses, p.Status.InitContainerStatuses} {
+	for _, list := range [][]api.ContainerStatus{p.Status.ContainerStatuses, p.Status.InitContainerStatuses, p.Status.EphemeralContainerStatuses} {
 		for i := range list {
 			if list[i].Name == name {
 				return &list[i]
