@@ -9,7 +9,7 @@ ROOTFS  := /var/lib/minipod/rootfs/busybox
 PREFIX  ?= /usr/local
 SOURCES := $(shell find . -name '*.go' -not -path './integration/*') go.mod go.sum
 
-.PHONY: all build install test integration check demo bench deps clean vet
+.PHONY: all build install test integration check demo bench bench-podman deps clean vet
 
 all: build
 
@@ -56,6 +56,13 @@ bench: deps $(BIN) $(MONITOR) $(ROOTFS)
 	@echo "machine: $$(nproc) cores, $$(free -g | awk '/Mem:/{print $$2}') GiB, kernel $$(uname -r)"
 	@$(GO) test -tags integration -run '^$$' -bench . -benchtime 1x -timeout 30m ./integration/ 2>&1 \
 		| grep -vE '^\s+(bench[a-z_]*|harness)_test.go:|^\s+\.\.\. \[output truncated\]|^--- BENCH' ; exit $${PIPESTATUS[0]}
+
+# Podman (from Debian's packages) against minipod, the same workloads interleaved in one run;
+# prints the README's table (bench/podman/run.sh has the knobs). MINIPOD_BENCH_PODS=1000
+# `make bench` gives the 1,000-pod density figures.
+bench-podman: deps $(BIN) $(MONITOR) $(ROOTFS)
+	@bench/podman/setup.sh
+	@MINIPOD=$(abspath $(BIN)) ROOTFS=$(ROOTFS) bench/podman/run.sh
 
 clean:
 	rm -rf bin

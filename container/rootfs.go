@@ -41,12 +41,10 @@ func mountRootfs(dir string, layers []string) (string, error) {
 // wrote to its root filesystem.
 func UpperDir(dir string) string { return filepath.Join(dir, "upper") }
 
-// releaseRootfs unmounts the root filesystem and removes the instance's data dir.
+// releaseRootfs unmounts the root filesystem and removes the instance's data dir (without
+// reading the host's mount table, which grows with every pod: see unmount.RemoveAll).
 func releaseRootfs(dir string) error {
-	if err := unmount.Tree(dir); err != nil {
-		return err
-	}
-	if err := os.RemoveAll(dir); err != nil {
+	if err := unmount.RemoveAll(dir); err != nil {
 		return fmt.Errorf("remove container dir: %w", err)
 	}
 	return nil

@@ -1,6 +1,7 @@
 package container
 
 import (
+	"path/filepath"
 	"time"
 
 	"github.com/opencontainers/cgroups/manager"
@@ -29,7 +30,8 @@ func (i *Instance) reap() {
 	exit.OOMKilled = i.oomKilled()
 	i.starting.Lock()
 	i.lc.Destroy()
-	unmount.Tree(i.cfg.Dir)
+	// What mountRootfs mounted: detached by path, the host's mount table is not read.
+	unmount.Detach(filepath.Join(i.cfg.Dir, "rootfs"))
 	i.update(func(s *State) {
 		s.Status, s.FinishedAt, s.Exit = Exited, finished, exit
 	})

@@ -14,6 +14,8 @@ import (
 	"sync"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/minipod/minipod/hostlimit"
 )
 
 // maxRecordLine bounds the memory a reader spends on one line: a record of the Writer is at
@@ -567,13 +569,13 @@ func newWatcher(dir string) (*watcher, error) {
 	// Non-blocking, so that the runtime poller waits for it and Close interrupts the wait.
 	fd, err := unix.InotifyInit1(unix.IN_NONBLOCK | unix.IN_CLOEXEC)
 	if err != nil {
-		return nil, fmt.Errorf("create inotify instance: %w", err)
+		return nil, fmt.Errorf("create inotify instance: %w", hostlimit.Inotify("inotify_init1", err))
 	}
 	const mask = unix.IN_MODIFY | unix.IN_CREATE | unix.IN_MOVED_FROM | unix.IN_MOVED_TO |
 		unix.IN_DELETE | unix.IN_ONLYDIR
 	if _, err := unix.InotifyAddWatch(fd, dir, mask); err != nil {
 		unix.Close(fd)
-		return nil, fmt.Errorf("watch %s: %w", dir, err)
+		return nil, fmt.Errorf("watch %s: %w", dir, hostlimit.Inotify("inotify_add_watch", err))
 	}
 	// Best effort: without it, Follow notices a removed directory at the next other event.
 	// IN_MASK_ADD in case the parent is dir itself ("/").

@@ -896,7 +896,7 @@ func (e *env) leaks(keepPods bool) []string {
 	}
 	entries("overlay/emptyDir dir", filepath.Join(e.rootDir, "pods"), nil)
 	out = append(out, volumeLeaks(e)...)
-	entries("IP allocation", filepath.Join(e.rootDir, "networks", e.bridge), func(n string) bool { return net.ParseIP(n) != nil })
+	entries("IP allocation", filepath.Join(e.rootDir, "networks", e.bridge), func(n string) bool { return net.ParseIP(n) != nil || strings.HasPrefix(n, "by-id-") })
 	for _, v := range bridgePorts(e.bridge) {
 		out = append(out, fmt.Sprintf("host veth on %s: %s", e.bridge, v))
 	}

@@ -70,3 +70,23 @@ func randomMAC() net.HardwareAddr {
 	mac[0] = mac[0]&^0x01 | 0x02
 	return mac
 }
+
+// BridgeMaxPorts is how many interfaces one Linux bridge takes: port numbers are 10 bits
+// (BR_MAX_PORTS = 1 << BR_PORT_BITS = 1024, net/bridge/br_private.h) and 0 is reserved
+// (find_portno, net/bridge/br_if.c), so at most 1023 pods of one installation have an
+// address; hostNetwork pods take no port. The kernel refuses the next one with EXFULL.
+const BridgeMaxPorts = 1023
+
+// attachToBridge makes link a port of the bridge br. When the bridge is full, the error says
+// so, with the way out: more pods need another installation (--bridge, --subnet, --state-dir).
+func attachToBridge(h *netlink.Handle, link, br netlink.Link) error {
+	err := h.LinkSetMasterByIndex(link, br.Attrs().Index)
+	if errors.Is(err, unix.EXFULL) {
+		return fmt.Errorf("netns: attach %s to bridge %s: the bridge has %d ports, the kernel's maximum (BR_MAX_PORTS): more pods need another installation with its own --bridge, --subnet and --state-dir: %w",
+			link.Attrs().Name, br.Attrs().Name, BridgeMaxPorts, err)
+	}
+	if err != nil {
+		return fmt.Errorf("netns: attach %s to bridge %s: %w", link.Attrs().Name, br.Attrs().Name, err)
+	}
+	return nil
+}

@@ -99,16 +99,14 @@ func (a *ipam) Allocate(id string) (netip.Addr, error) {
 	if err := os.MkdirAll(a.dir, 0o755); err != nil {
 		return netip.Addr{}, err
 	}
-	ents, err := a.entries()
+	if ip, ok := a.indexed(id); ok {
+		return ip, nil
+	}
+	// The addresses in use are the names of the files: with a thousand pods, reading every
+	// file to find an owner would cost each allocation some ten milliseconds.
+	used, err := a.usedAddrs()
 	if err != nil {
 		return netip.Addr{}, err
-	}
-	used := make(map[netip.Addr]bool, len(ents))
-	for _, e := range ents {
-		if e.id == id && a.subnet.Contains(e.addr) {
-			return e.addr, nil
-		}
-		used[e.addr] = true
 	}
 
 	// The owner id is written to a temp file that is then hard-linked to the
@@ -147,8 +145,10 @@ func (a *ipam) Allocate(id string) (netip.Addr, error) {
 		if err != nil {
 			return netip.Addr{}, err
 		}
-		// Best effort: a lost update only weakens round robin.
+		// Best effort: a lost update only weakens round robin; a missing index only makes
+		// the release scan.
 		_ = a.setLastReserved(ip)
+		_ = a.writeIndex(id, ip)
 		return ip, nil
 	}
 	return netip.Addr{}, fmt.Errorf("subnet %s (%s): all %d addresses in use: %w", a.subnet, a.dir, count, ErrExhausted)
@@ -189,6 +189,18 @@ func (a *ipam) setLastReserved(ip netip.Addr) error {
 // Release removes every allocation owned by id. Releasing an id that holds
 // nothing is not an error.
 func (a *ipam) Release(id string) error {
+	if ip, ok := a.indexed(id); ok {
+		err := os.Remove(filepath.Join(a.dir, ip.String()))
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		if err := os.Remove(a.indexPath(id)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		return nil
+	}
+	// No index (written by an older minipod, or lost in a crash): look at every allocation.
+	defer os.Remove(a.indexPath(id))
 	ents, err := a.entries()
 	if err != nil {
 		return err
@@ -222,4 +234,63 @@ func (a *ipam) IDs(before time.Time) ([]string, error) {
 	}
 	sort.Strings(ids)
 	return ids, nil
+}
+
+// indexPrefix names the index files: by-id-<sandbox id> holds the address the sandbox owns, so
+// that an allocation and a release need not read every allocation file. The allocation files
+// stay the truth; an index is believed only when the file of its address names the same id.
+const indexPrefix = "by-id-"
+
+func (a *ipam) indexPath(id string) string { return filepath.Join(a.dir, indexPrefix+id) }
+
+// indexed returns the address id holds according to its index, checked against the
+// allocation file.
+func (a *ipam) indexed(id string) (netip.Addr, bool) {
+	b, err := os.ReadFile(a.indexPath(id))
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	ip, err := netip.ParseAddr(strings.TrimSpace(string(b)))
+	if err != nil || !a.subnet.Contains(ip) {
+		return netip.Addr{}, false
+	}
+	owner, err := os.ReadFile(filepath.Join(a.dir, ip.String()))
+	if err != nil || strings.TrimSpace(string(owner)) != id {
+		return netip.Addr{}, false
+	}
+	return ip, true
+}
+
+// writeIndex records that id holds ip, atomically.
+func (a *ipam) writeIndex(id string, ip netip.Addr) error {
+	f, err := os.CreateTemp(a.dir, ".index-*")
+	if err != nil {
+		return err
+	}
+	_, werr := f.WriteString(ip.String())
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr == nil {
+		werr = os.Rename(f.Name(), a.indexPath(id))
+	}
+	if werr != nil {
+		os.Remove(f.Name())
+	}
+	return werr
+}
+
+// usedAddrs returns the allocated addresses, from the file names alone.
+func (a *ipam) usedAddrs() (map[netip.Addr]bool, error) {
+	des, err := os.ReadDir(a.dir)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	used := make(map[netip.Addr]bool, len(des))
+	for _, de := range des {
+		if ip, err := netip.ParseAddr(de.Name()); err == nil {
+			used[ip] = true
+		}
+	}
+	return used, nil
 }

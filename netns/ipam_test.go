@@ -250,3 +250,50 @@ func TestIDsBefore(t *testing.T) {
 		t.Errorf("IDs(after the allocation) = %v, %v; want [aa]", ids, err)
 	}
 }
+
+// The per-id index makes allocation and release skip reading every allocation; it is only
+// believed when the allocation file agrees, and a release without one still finds the address.
+func TestIPAMIndex(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "ipam")
+	a := &ipam{dir: dir, subnet: netip.MustParsePrefix("10.250.0.0/29")}
+	ip, err := a.Allocate("aa")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, err := a.Allocate("aa"); err != nil || again != ip {
+		t.Fatalf("second Allocate = %v, %v; want %s", again, err, ip)
+	}
+	if _, err := os.Stat(filepath.Join(dir, indexPrefix+"aa")); err != nil {
+		t.Fatalf("no index: %v", err)
+	}
+	// A stale index (its address now someone else's) is not believed.
+	other, err := a.Allocate("bb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, indexPrefix+"aa"), []byte(other.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Release("aa"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, other.String())); err != nil {
+		t.Fatalf("releasing aa through a stale index removed bb's address: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, ip.String())); !os.IsNotExist(err) {
+		t.Fatalf("aa's address %s is still allocated: %v", ip, err)
+	}
+	// Without an index (an allocation by an older minipod) the release scans.
+	if err := os.Remove(filepath.Join(dir, indexPrefix+"bb")); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Release("bb"); err != nil {
+		t.Fatal(err)
+	}
+	des, _ := os.ReadDir(dir)
+	for _, de := range des {
+		if de.Name() != lastReservedFile {
+			t.Errorf("left after every release: %s", de.Name())
+		}
+	}
+}

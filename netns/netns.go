@@ -201,8 +201,8 @@ func Setup(cfg Config, id string) (_ *Sandbox, err error) {
 		return nil, fmt.Errorf("netns: create veth %s: %w", sb.HostVeth, err)
 	}
 	undo = append(undo, func() error { return deleteHostVeth(host, sb.HostVeth) })
-	if err := host.LinkSetMasterByIndex(veth, br.Attrs().Index); err != nil {
-		return nil, fmt.Errorf("netns: attach %s to bridge %s: %w", sb.HostVeth, cfg.Bridge, err)
+	if err := attachToBridge(host, veth, br); err != nil {
+		return nil, err
 	}
 	if err := host.LinkSetUp(veth); err != nil {
 		return nil, fmt.Errorf("netns: set %s up: %w", sb.HostVeth, err)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/minipod/minipod/api"
 	"github.com/minipod/minipod/resources"
@@ -52,7 +53,11 @@ func admit(cfg state.Config, pod *api.Pod) (*resources.Rejection, error) {
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
-	if pod.Spec.OS == nil && len(api.PodRequests(&pod.Spec)) == 0 && len(entries) < resources.DefaultMaxPods {
+	maxPods := cfg.MaxPods
+	if maxPods <= 0 {
+		maxPods = resources.DefaultMaxPods
+	}
+	if pod.Spec.OS == nil && len(api.PodRequests(&pod.Spec)) == 0 && len(entries) < maxPods {
 		return nil, nil // only the pod count could refuse it, and there is room
 	}
 	var others []*api.Pod
@@ -68,6 +73,8 @@ func admit(cfg state.Config, pod *api.Pod) (*resources.Rejection, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The node's pod capacity is the kubelet's --max-pods (nodestatus MachineInfo).
+	capacity[api.ResourcePods] = *resource.NewQuantity(int64(maxPods), resource.DecimalSI)
 	return resources.Admit(pod, resources.NewNode(capacity, cfg.Reserved), others), nil
 }
 

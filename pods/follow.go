@@ -13,6 +13,7 @@ import (
 
 	"github.com/minipod/minipod/api"
 	"github.com/minipod/minipod/crilog"
+	"github.com/minipod/minipod/hostlimit"
 	"github.com/minipod/minipod/state"
 	"github.com/minipod/minipod/trim"
 )
@@ -25,6 +26,9 @@ type Follower struct {
 	// Settled, if not nil, is called once when no container is being created any more:
 	// the time for work that should not slow the start down.
 	Settled func()
+	// Warn, if not nil, is told why a container's log cannot be followed when a host limit
+	// is the cause (inotify instances or watches, open files): never dropped silently.
+	Warn func(error)
 }
 
 // Follow reports the pod's statuses and events as its monitor pushes them, and every
@@ -55,6 +59,9 @@ func Follow(ctx context.Context, dir string, f Follower) (*api.Pod, error) {
 		return nil, err
 	}
 	logs := newLogFollowers(ctx, rec, func(c string, r crilog.Record) { call(func() { f.Log(c, r) }) })
+	if f.Warn != nil {
+		logs.warn = func(err error) { call(func() { f.Warn(err) }) }
+	}
 	defer logs.wait()
 	var last *api.Pod
 	settled := false
@@ -115,6 +122,7 @@ type logFollowers struct {
 	ctx     context.Context
 	rec     *state.Record
 	emit    func(string, crilog.Record)
+	warn    func(error) // may be nil
 	mu      sync.Mutex
 	byName  map[string]*logFollower
 	running sync.WaitGroup
@@ -224,6 +232,9 @@ func (lf *logFollowers) follow(f *logFollower) {
 		close(stop)
 		<-done
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			if le := (*hostlimit.Error)(nil); errors.As(err, &le) && lf.warn != nil {
+				lf.warn(fmt.Errorf("container %s: its output is not followed: %w", f.name, err))
+			}
 			return // the context ended, or the log cannot be read
 		}
 	}

@@ -79,11 +79,7 @@ func CollectGarbage(cfg state.Config) error {
 		for _, e := range ents {
 			if fi, err := e.Info(); err == nil && state.IsUID(e.Name()) && orphan(e.Name(), fi.ModTime()) {
 				p := filepath.Join(dir, e.Name())
-				if err := unmount.Tree(p); err != nil {
-					errs = append(errs, err)
-				} else {
-					errs = append(errs, os.RemoveAll(p))
-				}
+				errs = append(errs, unmount.RemoveAll(p))
 			}
 		}
 	}

@@ -42,6 +42,11 @@ func MonitorStateOf(dir string) MonitorState {
 	if _, err := os.Lstat(dir); errors.Is(err, os.ErrNotExist) {
 		return PodGone
 	}
+	return monitorStateOf(dir)
+}
+
+// monitorStateOf is MonitorStateOf for a pod directory known to exist.
+func monitorStateOf(dir string) MonitorState {
 	if state.MonitorAlive(dir) {
 		return MonitorRunning
 	}

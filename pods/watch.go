@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/minipod/minipod/hostlimit"
 	"github.com/minipod/minipod/monitorapi"
 )
 
@@ -73,13 +74,13 @@ type DirWatch struct {
 func NewDirWatch(dir string) (*DirWatch, error) {
 	fd, err := unix.InotifyInit1(unix.IN_NONBLOCK | unix.IN_CLOEXEC)
 	if err != nil {
-		return nil, fmt.Errorf("watch %s: %w", dir, err)
+		return nil, fmt.Errorf("watch %s: %w", dir, hostlimit.Inotify("inotify_init1", err))
 	}
 	const mask = unix.IN_CREATE | unix.IN_DELETE | unix.IN_MOVED_FROM | unix.IN_MOVED_TO |
 		unix.IN_DELETE_SELF | unix.IN_MOVE_SELF | unix.IN_ONLYDIR
 	if _, err := unix.InotifyAddWatch(fd, dir, mask); err != nil {
 		unix.Close(fd)
-		return nil, fmt.Errorf("watch %s: %w", dir, &os.PathError{Op: "inotify_add_watch", Path: dir, Err: err})
+		return nil, fmt.Errorf("watch %s: %w", dir, hostlimit.Inotify("inotify_add_watch", &os.PathError{Op: "inotify_add_watch", Path: dir, Err: err}))
 	}
 	d := &DirWatch{f: os.NewFile(uintptr(fd), "inotify"), C: make(chan struct{}, 1), done: make(chan struct{})}
 	go func() {

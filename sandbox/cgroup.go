@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/opencontainers/cgroups"
 	"github.com/opencontainers/cgroups/manager"
@@ -59,5 +60,17 @@ func destroyCgroup(path string) error {
 	if err != nil {
 		return err
 	}
-	return m.Destroy()
+	// A cgroup stays busy until the kernel has finished the exit of its last tasks, which on
+	// a loaded host (1,000 pods deleted at once) takes longer than libcontainer's own retries
+	// (~1 s): the v1 memory cgroups of half of them were left. Destroy again (it keeps only
+	// the paths not yet removed) for a while before giving up.
+	err = m.Destroy()
+	for delay, deadline := 50*time.Millisecond, time.Now().Add(cgroupRemoveWait); err != nil && time.Now().Before(deadline); delay = min(2*delay, time.Second) {
+		time.Sleep(delay)
+		err = m.Destroy()
+	}
+	return err
 }
+
+// cgroupRemoveWait bounds how long a pod's release waits for its cgroup to become removable.
+const cgroupRemoveWait = 15 * time.Second

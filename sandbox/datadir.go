@@ -94,10 +94,7 @@ func writeEtcFiles(dir string, hosts, hostname, resolv []byte) error {
 // releaseDataDir unmounts everything below the pod's data dir (/dev/shm, memory-backed
 // volumes, image volumes, root filesystems) and removes it.
 func releaseDataDir(rec *state.Record) error {
-	if err := unmount.Tree(rec.DataDir()); err != nil {
-		return err
-	}
-	if err := os.RemoveAll(rec.DataDir()); err != nil {
+	if err := unmount.RemoveAll(rec.DataDir()); err != nil {
 		return fmt.Errorf("remove pod data dir: %w", err)
 	}
 	return nil

@@ -57,6 +57,9 @@ type Config struct {
 	Reserved api.ResourceList `json:"reserved,omitempty"`
 	// MonitorPath is the per-pod monitor binary; empty: minipod-monitor beside minipod.
 	MonitorPath string `json:"monitorPath,omitempty"`
+	// MaxPods is how many pods admission lets hold resources at once, as the kubelet's
+	// --max-pods (default 110).
+	MaxPods int `json:"maxPods,omitempty"`
 }
 
 // DefaultConfig returns the defaults. The subnet avoids Podman's 10.88.0.0/16 and
@@ -76,6 +79,7 @@ func DefaultConfig() Config {
 		// The kubelet's defaults.
 		ContainerLogMaxSize:  10 << 20,
 		ContainerLogMaxFiles: 5,
+		MaxPods:              110,
 	}
 }
 
@@ -112,6 +116,9 @@ func (c Config) Validate() error {
 	}
 	if c.ContainerLogMaxFiles < 2 {
 		errs = append(errs, fmt.Errorf("--container-log-max-files: must be at least 2, got %d", c.ContainerLogMaxFiles))
+	}
+	if c.MaxPods < 1 {
+		errs = append(errs, fmt.Errorf("--max-pods: must be at least 1, got %d", c.MaxPods))
 	}
 	if _, err := sysctl.NewAllowlist(c.AllowedUnsafeSysctls); err != nil {
 		errs = append(errs, fmt.Errorf("--allowed-unsafe-sysctls: %w", err))

@@ -85,7 +85,7 @@ func ReadRecord(dir string) (*Record, error) {
 
 // ReadStatus reads the status file in a pod's state directory.
 func ReadStatus(dir string) (*api.Pod, error) {
-	b, err := os.ReadFile(filepath.Join(dir, StatusFile))
+	b, err := ReadStatusBytes(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -99,16 +99,47 @@ func ReadStatus(dir string) (*api.Pod, error) {
 // MonitorAlive reports whether a monitor holds the lock of the pod whose state directory is
 // dir. The lock, not a pid, decides: it goes with the process however it ends.
 func MonitorAlive(dir string) bool {
-	f, err := os.Open(filepath.Join(dir, LockFile))
+	// Plain system calls: listing 1,000 pods asks this 1,000 times, and an *os.File costs
+	// several more calls (poller registration) for a file that is only locked.
+	fd, err := unix.Open(filepath.Join(dir, LockFile), unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return false
 	}
-	defer f.Close()
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		return errors.Is(err, unix.EWOULDBLOCK)
+	defer unix.Close(fd) // releases the lock if it was granted
+	err = unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB)
+	return errors.Is(err, unix.EWOULDBLOCK)
+}
+
+// ReadStatusBytes returns the status file of the pod whose state directory is dir, undecoded.
+func ReadStatusBytes(dir string) ([]byte, error) {
+	return readSmallFile(filepath.Join(dir, StatusFile))
+}
+
+// readSmallFile reads a file of a few KiB (a status) with three system calls where
+// os.ReadFile makes about eight: `get pods` reads one per pod.
+func readSmallFile(path string) ([]byte, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
 	}
-	unix.Flock(int(f.Fd()), unix.LOCK_UN)
-	return false
+	defer unix.Close(fd)
+	b := make([]byte, 0, 8<<10)
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := unix.Read(fd, b[len(b):cap(b)])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, &os.PathError{Op: "read", Path: path, Err: err}
+		}
+		if n == 0 {
+			return b, nil
+		}
+		b = b[:len(b)+n]
+	}
 }
 
 // TornDown reports whether every host resource of the pod has been released.

@@ -129,3 +129,82 @@ func TestTreeRefusesNonAbsolute(t *testing.T) {
 		}
 	}
 }
+
+func TestRemoveAll(t *testing.T) {
+	skipUnlessRoot(t)
+	base, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(base, "pod")
+	// A file outside dir, reachable through a bind mount below it: it must survive.
+	outside := filepath.Join(base, "outside")
+	if err := os.MkdirAll(outside, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	keep := filepath.Join(outside, "keep")
+	if err := os.WriteFile(keep, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bind := filepath.Join(dir, "a", "bind")
+	if err := os.MkdirAll(bind, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mount(outside, bind, "", unix.MS_BIND, ""); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Unmount(bind, unix.MNT_DETACH) })
+	// Nested and stacked mounts, a bind-mounted file (as a namespace pin is), plain files,
+	// and a symlink to the outside, which must not be followed.
+	mountTmpfs(t, filepath.Join(dir, "m"))
+	mountTmpfs(t, filepath.Join(dir, "m", "n"))
+	mountTmpfs(t, filepath.Join(dir, "s"))
+	mountTmpfs(t, filepath.Join(dir, "s"))
+	if err := os.WriteFile(filepath.Join(dir, "m", "n", "f"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pin := filepath.Join(dir, "pin")
+	if err := os.WriteFile(pin, nil, 0o444); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mount("/proc/self/ns/uts", pin, "", unix.MS_BIND, ""); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Unmount(pin, unix.MNT_DETACH) })
+	if err := os.Symlink(outside, filepath.Join(dir, "link")); err != nil {
+		t.Fatal(err)
+	}
+	if got := mountsUnder(t, dir); len(got) != 6 {
+		t.Fatalf("set-up: %d mounts under %s, want 6: %q", len(got), dir, got)
+	}
+
+	if err := RemoveAll(dir); err != nil {
+		t.Fatalf("RemoveAll: %v", err)
+	}
+	if got := mountsUnder(t, dir); len(got) != 0 {
+		t.Errorf("still mounted under %s: %q", dir, got)
+	}
+	if _, err := os.Lstat(dir); !os.IsNotExist(err) {
+		t.Errorf("%s still exists: %v", dir, err)
+	}
+	if _, err := os.Stat(keep); err != nil {
+		t.Errorf("a file outside the tree was removed through a mount or a symlink: %v", err)
+	}
+	// Gone already, and a directory that is itself a mount point.
+	if err := RemoveAll(dir); err != nil {
+		t.Errorf("RemoveAll of a missing dir: %v", err)
+	}
+	top := filepath.Join(base, "top")
+	mountTmpfs(t, top)
+	if err := RemoveAll(top); err != nil {
+		t.Errorf("RemoveAll of a mount point: %v", err)
+	}
+	if _, err := os.Lstat(top); !os.IsNotExist(err) {
+		t.Errorf("%s still exists: %v", top, err)
+	}
+	for _, d := range []string{"", "rel", "/"} {
+		if err := RemoveAll(d); err == nil {
+			t.Errorf("RemoveAll(%q) = nil, want an error", d)
+		}
+	}
+}

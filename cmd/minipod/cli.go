@@ -110,6 +110,7 @@ func newRootCmd() *cobra.Command {
 	f.StringSliceVar(&g.cfg.AllowedUnsafeSysctls, "allowed-unsafe-sysctls", nil, "unsafe sysctls or sysctl prefixes ending in * that pods may set, besides the safe ones (the kubelet's flag)")
 	f.StringToStringVar(&g.reserved, "reserved", nil, "resources kept from pods, like the kubelet's --system-reserved (e.g. cpu=500m,memory=1Gi,ephemeral-storage=10Gi)")
 	f.StringVar(&g.cfg.MonitorPath, "monitor-path", "", "the per-pod monitor binary (default: minipod-monitor beside minipod)")
+	f.IntVar(&g.cfg.MaxPods, "max-pods", d.MaxPods, "pods that may hold resources at once; more are rejected with OutOfpods (the kubelet's flag)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return badInput(err) })
 
 	root.AddCommand(newRunCmd(g), newGetCmd(g), newDescribeCmd(g), newLogsCmd(g), newExecCmd(g), newAttachCmd(g), newDebugCmd(g), newWaitCmd(g), newDeleteCmd(g), newImageCmd(g))

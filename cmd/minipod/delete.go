@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
 
 	"github.com/minipod/minipod/pods"
 	"github.com/minipod/minipod/state"
@@ -18,9 +19,10 @@ func newDeleteCmd(g *globalFlags) *cobra.Command {
 		namespace                     string
 		grace                         int64
 		now, force, wait, all, ignore bool
+		allNamespaces                 bool
 	)
 	cmd := &cobra.Command{
-		Use:   "delete (pod NAME... | pod/NAME... | pods --all | configmap NAME... | secret NAME... | volume NAME... | volumes --all) [-n NS] [--grace-period SECONDS] [--now] [--force] [--wait=false]",
+		Use:   "delete (pod NAME... | pod/NAME... | pods --all [-A] | configmap NAME... | secret NAME... | volume NAME... | volumes --all) [-n NS] [--grace-period SECONDS] [--now] [--force] [--wait=false]",
 		Short: "Stop pods gracefully and remove them (also those whose monitor died); remove ConfigMaps, Secrets or named volumes",
 		Long: `Stop pods gracefully and remove them, like kubectl delete: each container gets SIGTERM (or its
 image's stop signal), then SIGKILL when the grace period ends (the pod's
@@ -61,25 +63,38 @@ finished uses it.`,
 			if err != nil {
 				return err
 			}
+			if allNamespaces && ra.kind != kindPods {
+				return badInput(errors.New("delete: --all-namespaces (-A) is for pods"))
+			}
 			switch ra.kind {
 			case kindVolumes:
 				return deleteVolumes(cfg, ns, ra.names, all, ignore)
 			case kindConfigMaps, kindSecrets:
 				return deleteObjects(cfg, ns, ra.kind, ra.names, all, ignore)
 			}
-			names := ra.names
+			if allNamespaces && !all {
+				return badInput(errors.New("delete: a resource cannot be retrieved by name across all namespaces"))
+			}
+			var targets []podID
+			for _, n := range ra.names {
+				targets = append(targets, podID{ns, n})
+			}
 			if all {
-				list, err := pods.List(cfg)
+				// As kubectl: with --all a pod that went meanwhile is no error.
+				if !cmd.Flags().Changed("ignore-not-found") {
+					ignore = true
+				}
+				list, err := pods.ListSummaries(cfg)
 				if err != nil {
 					return &exitError{exitFailed, fmt.Errorf("delete pods --all: %w", err)}
 				}
 				for _, p := range list {
-					if p.Metadata.Namespace == ns {
-						names = append(names, p.Metadata.Name)
+					if allNamespaces || p.Metadata.Namespace == ns {
+						targets = append(targets, podID{p.Metadata.Namespace, p.Metadata.Name})
 					}
 				}
-				if len(names) == 0 {
-					fmt.Fprintf(os.Stderr, "No resources found in %s namespace.\n", ns)
+				if len(targets) == 0 {
+					noResources(getOptions{namespace: ns, allNamespaces: allNamespaces})
 					return nil
 				}
 			}
@@ -87,46 +102,55 @@ finished uses it.`,
 			if force {
 				verb = "force deleted"
 			}
-			// As kubectl: every pod is asked to stop, each reported as it is, then the
-			// command waits for them all.
+			// As kubectl: every pod is asked to stop, each reported as it is (in order), then
+			// the command waits for them all. The stops are asked a few at a time: each waits
+			// for its monitor's answer, which is slow while hundreds of pods tear down.
 			var errs []error
-			var asked []string
-			for _, n := range names {
-				err := deletePod(cfg, ns, n, gp, false)
-				switch {
+			var asked []podID
+			askErrs := make([]error, len(targets))
+			asking := make([]chan struct{}, len(targets))
+			for i := range asking {
+				asking[i] = make(chan struct{})
+			}
+			go forEachBounded(len(targets), askWorkers, func(i int) {
+				askErrs[i] = deletePod(cfg, targets[i].ns, targets[i].name, gp, false)
+				close(asking[i])
+			})
+			for i, t := range targets {
+				<-asking[i]
+				switch err := askErrs[i]; {
 				case errors.Is(err, pods.ErrPodNotFound):
 					if !ignore {
-						errs = append(errs, &notFoundError{n})
+						errs = append(errs, &notFoundError{t.name})
 					}
 				case err != nil:
-					errs = append(errs, fmt.Errorf("delete pod/%s: %w", n, err))
+					errs = append(errs, fmt.Errorf("delete pod/%s: %w", t.name, err))
 				default:
-					fmt.Printf("pod %q %s\n", n, verb)
-					asked = append(asked, n)
+					fmt.Printf("pod %q %s\n", t.name, verb)
+					asked = append(asked, t)
 				}
 			}
 			if wait {
 				var mu sync.Mutex
-				var wg sync.WaitGroup
-				for _, n := range asked {
-					wg.Go(func() {
-						// The stop is under way: wait for the monitor, which removes the pod,
-						// then remove what may be left (after a failed release, or of a pod
-						// whose monitor is gone).
-						dir := podDir(cfg, ns, n)
-						waitMonitorExit(context.Background(), dir)
-						if _, err := os.Lstat(dir); errors.Is(err, os.ErrNotExist) {
-							return
-						}
-						err := deletePod(cfg, ns, n, gp, true)
-						if err != nil && !errors.Is(err, pods.ErrPodNotFound) {
-							mu.Lock()
-							errs = append(errs, fmt.Errorf("delete pod/%s: %w", n, err))
-							mu.Unlock()
-						}
-					})
-				}
-				wg.Wait()
+				// One waiter holds a file descriptor (the pod's lock) and a thread: bounded,
+				// below the open-files limit, which is never raised.
+				forEachBounded(len(asked), waitWorkers(), func(i int) {
+					// The stop is under way: wait for the monitor, which removes the pod,
+					// then remove what may be left (after a failed release, or of a pod
+					// whose monitor is gone).
+					t := asked[i]
+					dir := podDir(cfg, t.ns, t.name)
+					waitMonitorExit(context.Background(), dir)
+					if _, err := os.Lstat(dir); errors.Is(err, os.ErrNotExist) {
+						return
+					}
+					err := deletePod(cfg, t.ns, t.name, gp, true)
+					if err != nil && !errors.Is(err, pods.ErrPodNotFound) {
+						mu.Lock()
+						errs = append(errs, fmt.Errorf("delete pod/%s: %w", t.name, err))
+						mu.Unlock()
+					}
+				})
 			}
 			return reportKubectlErrors(errs...)
 		},
@@ -138,7 +162,8 @@ finished uses it.`,
 	f.BoolVar(&force, "force", false, "with --grace-period=0 (the default with --force), kill the containers at once")
 	f.BoolVar(&wait, "wait", true, "wait until the pods are stopped and everything they held is released")
 	f.BoolVar(&all, "all", false, "delete every pod of the namespace")
-	f.BoolVar(&ignore, "ignore-not-found", false, "a missing pod is not an error")
+	f.BoolVarP(&allNamespaces, "all-namespaces", "A", false, "with --all, delete the pods of every namespace")
+	f.BoolVar(&ignore, "ignore-not-found", false, "a missing pod is not an error (the default with --all)")
 	cmd.RegisterFlagCompletionFunc("namespace", completeNamespaces(g))
 	return cmd
 }
@@ -181,4 +206,39 @@ func deleteGrace(set bool, grace int64, now, force bool) (*int64, error) {
 		return nil, nil
 	}
 	return &g, nil
+}
+
+// askWorkers is how many stops a delete asks at once.
+const askWorkers = 8
+
+// waitWorkers is how many pods a delete waits for at once: each waiter holds an open file and
+// a blocked thread. At most 64, and at most a quarter of the open-files limit (RLIMIT_NOFILE,
+// which minipod never raises). Waiters take the pods in order; while one waits for a slow
+// pod, those after it finish, so the total is the slowest pod's time, not a sum.
+func waitWorkers() int {
+	var lim unix.Rlimit
+	n := 64
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err == nil && lim.Cur/4 < uint64(n) {
+		n = max(1, int(lim.Cur/4))
+	}
+	return n
+}
+
+// forEachBounded calls fn(0) .. fn(n-1) on at most workers goroutines, and returns when all
+// have returned.
+func forEachBounded(n, workers int, fn func(i int)) {
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range min(n, max(1, workers)) {
+		wg.Go(func() {
+			for i := range next {
+				fn(i)
+			}
+		})
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
 }

@@ -2,7 +2,11 @@ package main
 
 import (
 	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestDeleteGrace(t *testing.T) {
@@ -44,5 +48,45 @@ func TestDeleteGrace(t *testing.T) {
 				t.Errorf("grace = %v, want %d", g, tt.want)
 			}
 		})
+	}
+}
+
+func TestForEachBounded(t *testing.T) {
+	for _, tt := range []struct{ n, workers int }{{0, 4}, {1, 4}, {10, 3}, {10, 0}, {5, 50}} {
+		var mu sync.Mutex
+		seen := map[int]int{}
+		running, peak := 0, 0
+		forEachBounded(tt.n, tt.workers, func(i int) {
+			mu.Lock()
+			seen[i]++
+			running++
+			peak = max(peak, running)
+			mu.Unlock()
+			time.Sleep(time.Millisecond)
+			mu.Lock()
+			running--
+			mu.Unlock()
+		})
+		if len(seen) != tt.n {
+			t.Errorf("n=%d workers=%d: called for %d indices", tt.n, tt.workers, len(seen))
+		}
+		for i, c := range seen {
+			if c != 1 || i < 0 || i >= tt.n {
+				t.Errorf("n=%d: index %d called %d times", tt.n, i, c)
+			}
+		}
+		if w := max(1, tt.workers); peak > w {
+			t.Errorf("n=%d workers=%d: %d ran at once", tt.n, tt.workers, peak)
+		}
+	}
+}
+
+func TestWaitWorkersBelowFileLimit(t *testing.T) {
+	var lim unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
+		t.Fatal(err)
+	}
+	if n := waitWorkers(); n < 1 || n > 64 || uint64(n) > max(1, lim.Cur/4) {
+		t.Errorf("waitWorkers() = %d with RLIMIT_NOFILE %d", n, lim.Cur)
 	}
 }

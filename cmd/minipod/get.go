@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/minipod/minipod/api"
+	"github.com/minipod/minipod/hostlimit"
 	"github.com/minipod/minipod/kubeprint"
 	"github.com/minipod/minipod/pods"
 	"github.com/minipod/minipod/state"
@@ -290,7 +291,11 @@ func getPods(cfg state.Config, o getOptions, names []string) error {
 	var shown []*api.Pod
 	var errs []error
 	if len(names) == 0 {
-		all, err := pods.List(cfg)
+		list := pods.List
+		if o.output != "json" && o.output != "yaml" {
+			list = pods.ListSummaries // kubectl's columns need no more
+		}
+		all, err := list(cfg)
 		if err != nil {
 			return &exitError{exitFailed, fmt.Errorf("get pods: %w", err)}
 		}
@@ -449,7 +454,15 @@ func watchPodSet(ctx context.Context, cfg state.Config, h podSetHandler) error {
 			if h.event != nil {
 				event = func(e api.Event) { send(id, f, func() error { return h.event(id, e) }) }
 			}
-			go followPod(ctx, dir, status, event)
+			go func() {
+				// One connection per pod: past the open-files limit the watch ends, naming it,
+				// rather than leave pods unwatched.
+				if _, err := followPod(ctx, dir, status, event); err != nil {
+					if le := (*hostlimit.Error)(nil); errors.As(hostlimit.Files("watch pod "+id.String(), err), &le) {
+						send(id, f, func() error { return le })
+					}
+				}
+			}()
 		}
 		for id := range known {
 			if !present[id] {

@@ -143,7 +143,8 @@ func runPod(cfg state.Config, pod *api.Pod, rm bool) error {
 			}
 		})
 	}
-	final, ferr := pods.Follow(context.Background(), h.Dir, pods.Follower{Status: p.status, Event: p.event, Log: p.log, Settled: collectGarbage})
+	warn := func(err error) { fmt.Fprintln(os.Stderr, "minipod:", err) }
+	final, ferr := pods.Follow(context.Background(), h.Dir, pods.Follower{Status: p.status, Event: p.event, Log: p.log, Settled: collectGarbage, Warn: warn})
 	<-h.Done()
 	gc.Wait()
 	if err := h.Err(); err != nil {
