@@ -71,48 +71,56 @@ func invalidInput(format string, args ...any) error {
 // fields, applies Kubernetes' defaults and validates it like the API server. On failure the
 // error is an *InvalidError.
 func Load(data []byte) (*Pod, error) {
+	p, _, err := LoadLenient(data, false)
+	return p, err
+}
+
+// LoadLenient is Load, except that with ignoreUnknown, fields Kubernetes does not have are
+// dropped and returned (as the API server's fieldValidation=Warn or Ignore) instead of failing.
+func LoadLenient(data []byte, ignoreUnknown bool) (*Pod, []string, error) {
 	obj, err := parseDocument(data)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	errs := &InvalidError{}
 	errs.add(checkTypeMeta(obj)...)
 	if len(errs.Errs) > 0 {
-		return nil, errs // not a Pod: its fields would only add noise
+		return nil, nil, errs // not a Pod: its fields would only add noise
 	}
-	c := &fieldChecker{}
+	c := &fieldChecker{ignoreUnknown: ignoreUnknown}
 	c.checkObject(obj, knownFields(), supportedFields(), nil, "")
 	errs.Errs = append(errs.Errs, c.errs...)
 	if c.typeErrs {
 		// The values that failed were dropped; validating the rest would add bogus
 		// "Required value" errors for them.
-		return nil, errs
+		return nil, nil, errs
 	}
 
 	// Only supported, well-typed fields remain, so strict decoding fails only on a bug here.
 	b, err := json.Marshal(obj)
 	if err != nil {
-		return nil, invalidInput("re-encoding manifest: %v", err)
+		return nil, nil, invalidInput("re-encoding manifest: %v", err)
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	p := &Pod{}
 	if err := dec.Decode(p); err != nil {
-		return nil, invalidInput("decoding manifest: %v", err)
+		return nil, nil, invalidInput("decoding manifest: %v", err)
 	}
 	// Server-set output fields, which the API server ignores on create too.
 	p.Status = PodStatus{}
 	p.Metadata.DeletionTimestamp = nil
 	p.Metadata.DeletionGracePeriodSeconds = nil
+	p.Metadata.ResourceVersion = ""
 
 	SetDefaults(p)
 	if err := Validate(p); err != nil {
 		errs.Errs = append(errs.Errs, err.(*InvalidError).Errs...)
 	}
 	if err := errs.orNil(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return p, nil
+	return p, c.unknown, nil
 }
 
 // parseDocument converts YAML or JSON to a generic JSON object, with numbers as json.Number so
@@ -195,6 +203,9 @@ func equals(want string) func(any) bool {
 type fieldChecker struct {
 	errs     []FieldError
 	typeErrs bool
+	// ignoreUnknown drops unknown fields, listing them in unknown, instead of reporting them.
+	ignoreUnknown bool
+	unknown       []string
 }
 
 func (c *fieldChecker) report(path *field.Path, detail string) {
@@ -215,7 +226,11 @@ func (c *fieldChecker) checkObject(obj map[string]any, known, supported *fieldNo
 		case pat == "status":
 			delete(obj, k) // output, ignored like kubectl ignores it
 		case kn == nil && sn == nil:
-			c.report(p, fmt.Sprintf("unknown field %q (not a Kubernetes Pod field)", k))
+			if c.ignoreUnknown {
+				c.unknown = append(c.unknown, p.String())
+			} else {
+				c.report(p, fmt.Sprintf("unknown field %q (not a Kubernetes Pod field)", k))
+			}
 			delete(obj, k)
 		case sn == nil:
 			if !isEmpty(v) && !(acceptedDefaults[pat] != nil && acceptedDefaults[pat](v)) {

@@ -79,6 +79,9 @@ func (m *monitor) handle(c net.Conn) {
 		reply(c, &monitorapi.Reply{})
 	case monitorapi.OpContainers:
 		reply(c, &monitorapi.Reply{Containers: m.instances()})
+	case monitorapi.OpSetMeta:
+		m.setMetadata(req.Labels, req.Annotations)
+		reply(c, &monitorapi.Reply{})
 	case monitorapi.OpReopenLog:
 		w, err := m.worker(req.Container)
 		if err == nil {

@@ -129,6 +129,13 @@ func (c *Client) ReopenLog(ctx context.Context, container string) error {
 	return err
 }
 
+// SetMetadata replaces the pod's labels and annotations; the monitor writes them into the
+// status with a new resourceVersion.
+func (c *Client) SetMetadata(ctx context.Context, labels, annotations map[string]string) error {
+	_, err := c.unary(ctx, &Request{Op: OpSetMeta, Labels: labels, Annotations: annotations})
+	return err
+}
+
 // Containers lists the pod's container instances.
 func (c *Client) Containers(ctx context.Context) ([]Container, error) {
 	rep, err := c.unary(ctx, &Request{Op: OpContainers})

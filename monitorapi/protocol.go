@@ -32,13 +32,14 @@ const MaxRequest = 1 << 20
 
 // Operations.
 const (
-	OpStatus     = "status"     // the pod as a v1 Pod with its status
-	OpWatch      = "watch"      // status changes and events, pushed
-	OpStop       = "stop"       // stop the pod with a grace period; a later, shorter one wins
-	OpExec       = "exec"       // run a process in a container
-	OpAttach     = "attach"     // attach to a container's main process
-	OpReopenLog  = "reopenLog"  // reopen a container's log file (after an external rotation)
-	OpContainers = "containers" // the container instances: one per attempt, exited ones kept
+	OpStatus     = "status"      // the pod as a v1 Pod with its status
+	OpWatch      = "watch"       // status changes and events, pushed
+	OpStop       = "stop"        // stop the pod with a grace period; a later, shorter one wins
+	OpExec       = "exec"        // run a process in a container
+	OpAttach     = "attach"      // attach to a container's main process
+	OpReopenLog  = "reopenLog"   // reopen a container's log file (after an external rotation)
+	OpContainers = "containers"  // the container instances: one per attempt, exited ones kept
+	OpSetMeta    = "setMetadata" // replace the pod's labels and annotations (the API's pod updates)
 )
 
 // Request is the first line of a call.
@@ -58,6 +59,9 @@ type Request struct {
 	TTY   bool `json:"tty,omitempty"`
 	// Size is the terminal's initial size when TTY is set.
 	Size *TerminalSize `json:"size,omitempty"`
+	// Labels and Annotations replace the pod's (setMetadata).
+	Labels      map[string]string `json:"labels,omitempty"`
+	Annotations map[string]string `json:"annotations,omitempty"`
 }
 
 // TerminalSize is a terminal's size in characters.

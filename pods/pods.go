@@ -55,6 +55,11 @@ func Create(cfg state.Config, pod *api.Pod) (*Handle, error) {
 	p.Metadata.CreationTimestamp = &now
 	// The API server sets the QoS class on create (PrepareForCreate).
 	p.Status = api.PodStatus{Phase: api.PodPending, QOSClass: api.ComputePodQOS(&p.Spec)}
+	clock, err := state.OpenRVClock(cfg.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	p.Metadata.ResourceVersion = state.FormatRV(clock.Next())
 	// Admission and the record that makes the pod count for the next one go together.
 	unlockAdmission, err := lockAdmission(cfg)
 	if err != nil {
