@@ -1,6 +1,7 @@
 #!/bin/sh
 # Builds the minipod binary: the one build recipe, used by the Makefile and the tests.
 # Usage: scripts/build.sh OUT
+# Builds OUT (minipod) and, beside it, minipodd (the daemon, cmd/minipodd).
 #
 # Static, like runc's release builds: no dynamic loader or libc mapping in every process
 # (each container start execs this binary as its init, and each pod keeps a monitor).
@@ -15,8 +16,12 @@ out=${1:?usage: build.sh OUT}
 cd "$(dirname "$0")/.."
 tmp="$out.tmp.$$"
 trap 'rm -f "$tmp"' EXIT
-CGO_ENABLED=1 ${GO:-go} build -trimpath -tags "netgo osusergo seccomp ${MINIPOD_BUILD_TAGS:-}" \
-	-ldflags '-extldflags "-static"' -o "$tmp" ./cmd/minipod
-mkdir -p "$(dirname "$out")"
-cp "$tmp" "$out.new"
-mv -f "$out.new" "$out"
+build() { # PACKAGE OUT
+	CGO_ENABLED=1 ${GO:-go} build -trimpath -tags "netgo osusergo seccomp ${MINIPOD_BUILD_TAGS:-}" \
+		-ldflags '-extldflags "-static"' -o "$tmp" "$1"
+	mkdir -p "$(dirname "$2")"
+	cp "$tmp" "$2.new"
+	mv -f "$2.new" "$2"
+}
+build ./cmd/minipod "$out"
+build ./cmd/minipodd "$(dirname "$out")/minipodd"

@@ -1,0 +1,185 @@
+// Command minipodd is minipod's daemon: the Kubernetes core/v1 API for the pods of this host
+// (package apiserver), on a unix socket and on HTTPS. It is a binary of its own because the
+// API's types and serializers would add memory to every process of the minipod binary (each
+// pod's monitor and each foreground `minipod run`); `minipod daemon` execs it with minipod's
+// configuration. It runs in the foreground and logs with slog to stderr.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/minipod/minipod/apiserver"
+	"github.com/minipod/minipod/pods"
+	"github.com/minipod/minipod/state"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "minipodd:", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	config     string
+	socket     string
+	https      string
+	pki        string
+	kubeconfig string
+	minipod    string
+	logLevel   string
+}
+
+func run(args []string) error {
+	var o options
+	fs := flag.NewFlagSet("minipodd", flag.ContinueOnError)
+	fs.StringVar(&o.config, "config", "", "minipod's configuration as JSON (what `minipod daemon` passes: its global flags); default: minipod's defaults")
+	fs.StringVar(&o.socket, "socket", "/run/minipod/minipod.sock", "unix socket to serve the API on (0600, root peers only); empty: none")
+	fs.StringVar(&o.https, "https-address", "127.0.0.1:6443", "address to serve the API on over HTTPS (client certificates required); empty: none")
+	fs.StringVar(&o.pki, "pki-dir", "/etc/minipod/pki", "the CA and certificates, made on first start")
+	fs.StringVar(&o.kubeconfig, "kubeconfig", "/etc/minipod/admin.kubeconfig", "admin kubeconfig written at start (0600); empty: none")
+	fs.StringVar(&o.minipod, "minipod", "", "the minipod binary pods' monitors run as (default: minipod beside this binary)")
+	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	slog.SetDefault(log)
+
+	cfg := state.DefaultConfig()
+	if o.config != "" {
+		if err := json.Unmarshal([]byte(o.config), &cfg); err != nil {
+			return fmt.Errorf("--config: %w", err)
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("--config: %w", err)
+	}
+	if o.socket == "" && o.https == "" {
+		return errors.New("--socket, --https-address: at least one is needed")
+	}
+	if err := setMonitorExe(o.minipod); err != nil {
+		return err
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), unix.SIGINT, unix.SIGTERM)
+	defer stop()
+	srv, err := apiserver.New(ctx, apiserver.Options{Config: cfg, Log: log})
+	if err != nil {
+		return err
+	}
+	errc := make(chan error, 2)
+	n := 0
+	if o.socket != "" {
+		l, err := listenUnix(o.socket)
+		if err != nil {
+			return err
+		}
+		defer os.Remove(o.socket)
+		log.Info("serving", "socket", o.socket)
+		n++
+		go func() { errc <- srv.ServeUnix(ctx, l) }()
+	}
+	if o.https != "" {
+		pki, err := apiserver.EnsurePKI(o.pki)
+		if err != nil {
+			return fmt.Errorf("--pki-dir: %w", err)
+		}
+		host, _, err := net.SplitHostPort(o.https)
+		if err != nil {
+			return fmt.Errorf("--https-address: %w", err)
+		}
+		tc, err := pki.ServingConfig(host)
+		if err != nil {
+			return err
+		}
+		l, err := net.Listen("tcp", o.https)
+		if err != nil {
+			return fmt.Errorf("--https-address: %w", err)
+		}
+		addr := l.Addr().(*net.TCPAddr)
+		server := "https://" + net.JoinHostPort(serverHost(addr.IP), fmt.Sprint(addr.Port))
+		if o.kubeconfig != "" {
+			if err := pki.WriteAdminKubeconfig(o.kubeconfig, server); err != nil {
+				return fmt.Errorf("--kubeconfig: %w", err)
+			}
+		}
+		log.Info("serving", "https", server, "kubeconfig", o.kubeconfig)
+		n++
+		go func() { errc <- srv.ServeTLS(ctx, l, tc) }()
+	}
+	log.Info("minipodd up", "pid", os.Getpid(), "state-dir", cfg.StateDir)
+	for range n {
+		if err := <-errc; err != nil {
+			stop()
+			return err
+		}
+	}
+	log.Info("minipodd stopped")
+	return nil
+}
+
+// serverHost is the host a kubeconfig names for a listener's address.
+func serverHost(ip net.IP) string {
+	if ip.IsUnspecified() {
+		return "127.0.0.1"
+	}
+	return ip.String()
+}
+
+// listenUnix listens on a socket only root may connect to: the socket is made 0600 before it
+// accepts (the umask covers the moment between bind and chmod).
+func listenUnix(path string) (net.Listener, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, err
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	old := unix.Umask(0o177)
+	l, err := net.Listen("unix", path)
+	unix.Umask(old)
+	if err != nil {
+		return nil, fmt.Errorf("--socket: %w", err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		l.Close()
+		return nil, err
+	}
+	return l, nil
+}
+
+// setMonitorExe names the binary pods' monitors are started as.
+func setMonitorExe(path string) error {
+	if path == "" {
+		self, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		path = filepath.Join(filepath.Dir(self), "minipod")
+	}
+	if !filepath.IsAbs(path) || strings.TrimSpace(path) == "" {
+		return fmt.Errorf("--minipod: must be an absolute path, got %q", path)
+	}
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Errorf("--minipod: %w", err)
+	}
+	pods.MonitorExe = path
+	return nil
+}
