@@ -120,8 +120,8 @@ func (s *Server) authenticate(h http.Handler) http.Handler {
 // ca.crt/ca.key, apiserver.crt/apiserver.key (serving), admin.crt/admin.key (the client
 // certificate of the admin kubeconfig). EnsurePKI makes what is missing.
 type PKI struct {
-	Dir string
-	CA  *x509.Certificate
+	Dir   string
+	CA    *x509.Certificate
 	caKey *ecdsa.PrivateKey
 	CAPEM []byte
 }

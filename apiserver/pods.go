@@ -69,17 +69,17 @@ func podFields(p *api.Pod, node string) fields.Set {
 		ips += ip.IP
 	}
 	return fields.Set{
-		"metadata.name":             p.Metadata.Name,
-		"metadata.namespace":        p.Metadata.Namespace,
-		"spec.nodeName":             nodeName,
-		"spec.restartPolicy":        string(p.Spec.RestartPolicy),
-		"spec.schedulerName":        p.Spec.SchedulerName,
-		"spec.serviceAccountName":   p.Spec.ServiceAccountName,
-		"spec.hostNetwork":          strconv.FormatBool(p.Spec.HostNetwork),
-		"status.phase":              string(p.Status.Phase),
-		"status.podIP":              p.Status.PodIP,
-		"status.podIPs":             ips,
-		"status.nominatedNodeName":  "",
+		"metadata.name":            p.Metadata.Name,
+		"metadata.namespace":       p.Metadata.Namespace,
+		"spec.nodeName":            nodeName,
+		"spec.restartPolicy":       string(p.Spec.RestartPolicy),
+		"spec.schedulerName":       p.Spec.SchedulerName,
+		"spec.serviceAccountName":  p.Spec.ServiceAccountName,
+		"spec.hostNetwork":         strconv.FormatBool(p.Spec.HostNetwork),
+		"status.phase":             string(p.Status.Phase),
+		"status.podIP":             p.Status.PodIP,
+		"status.podIPs":            ips,
+		"status.nominatedNodeName": "",
 	}
 }
 

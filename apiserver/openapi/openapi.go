@@ -4,8 +4,8 @@ package openapi
 
 import (
 	"crypto/sha512"
-	"encoding/hex"
 	_ "embed"
+	"encoding/hex"
 )
 
 //go:embed api__v1_openapi.json

@@ -19,6 +19,7 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+	"k8s.io/klog/v2"
 
 	"github.com/minipod/minipod/apiserver"
 	"github.com/minipod/minipod/pods"
@@ -61,6 +62,8 @@ func run(args []string) error {
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	slog.SetDefault(log)
+	// The streaming libraries log through klog: into slog, at debug level.
+	klog.SetSlogLogger(slog.New(debugOnly{log.Handler()}))
 
 	cfg := state.DefaultConfig()
 	if o.config != "" {
@@ -133,6 +136,19 @@ func run(args []string) error {
 	}
 	log.Info("minipodd stopped")
 	return nil
+}
+
+// debugOnly passes records on at debug level: klog's "errors" from the streaming libraries
+// are a client hanging up.
+type debugOnly struct{ slog.Handler }
+
+func (d debugOnly) Enabled(ctx context.Context, _ slog.Level) bool {
+	return d.Handler.Enabled(ctx, slog.LevelDebug)
+}
+
+func (d debugOnly) Handle(ctx context.Context, r slog.Record) error {
+	r.Level = slog.LevelDebug
+	return d.Handler.Handle(ctx, r)
 }
 
 // serverHost is the host a kubeconfig names for a listener's address.
