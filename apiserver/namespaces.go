@@ -1,12 +1,19 @@
 package apiserver
 
 import (
+	"encoding/json"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/minipod/minipod/kubeprint"
 
 	"github.com/minipod/minipod/state"
 )
@@ -31,10 +38,16 @@ func (s *Server) namespaces() []string {
 	return out
 }
 
-func namespaceObject(name string) corev1.Namespace {
+// namespaceObject is a namespace, created (as far as anyone can tell) when minipod was first
+// used since boot: when the resource version clock's epoch was fixed.
+func (s *Server) namespaceObject(name string) corev1.Namespace {
+	var created metav1.Time
+	if fi, err := os.Stat(filepath.Join(s.cfg.StateDir, state.RVEpochFile)); err == nil {
+		created = metav1.NewTime(fi.ModTime().Truncate(time.Second))
+	}
 	return corev1.Namespace{
 		TypeMeta:   metav1.TypeMeta{Kind: "Namespace", APIVersion: "v1"},
-		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"kubernetes.io/metadata.name": name}},
+		ObjectMeta: metav1.ObjectMeta{Name: name, CreationTimestamp: created, Labels: map[string]string{"kubernetes.io/metadata.name": name}},
 		Spec:       corev1.NamespaceSpec{Finalizers: []corev1.FinalizerName{corev1.FinalizerKubernetes}},
 		Status:     corev1.NamespaceStatus{Phase: corev1.NamespaceActive},
 	}
@@ -49,9 +62,13 @@ func (s *Server) listNamespaces(w http.ResponseWriter, r *http.Request) {
 	l := corev1.NamespaceList{TypeMeta: metav1.TypeMeta{Kind: "NamespaceList", APIVersion: "v1"}, Items: []corev1.Namespace{}}
 	l.ResourceVersion = state.FormatRV(s.store.currentRV())
 	for _, ns := range s.namespaces() {
-		if o := namespaceObject(ns); ls.Matches(labels.Set(o.Labels)) {
+		if o := s.namespaceObject(ns); ls.Matches(labels.Set(o.Labels)) {
 			l.Items = append(l.Items, o)
 		}
+	}
+	if wantsTable(r) {
+		writeJSON(w, http.StatusOK, namespaceTable(r, l.Items, l.ResourceVersion))
+		return
 	}
 	writeJSON(w, http.StatusOK, &l)
 }
@@ -62,7 +79,11 @@ func (s *Server) getNamespace(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errNotFound(namespacesResource, name))
 		return
 	}
-	o := namespaceObject(name)
+	o := s.namespaceObject(name)
+	if wantsTable(r) {
+		writeJSON(w, http.StatusOK, namespaceTable(r, []corev1.Namespace{o}, ""))
+		return
+	}
 	writeJSON(w, http.StatusOK, &o)
 }
 
@@ -109,4 +130,25 @@ func (s *Server) getEvent(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeError(w, errNotFound(eventsResource, r.PathValue("name")))
+}
+
+// namespaceTable has the API server's namespace columns (printNamespace): Name, Status, Age.
+func namespaceTable(r *http.Request, nss []corev1.Namespace, rv string) *metav1.Table {
+	t := &metav1.Table{TypeMeta: metav1.TypeMeta{Kind: "Table", APIVersion: "meta.k8s.io/v1"}, Rows: []metav1.TableRow{},
+		ColumnDefinitions: []metav1.TableColumnDefinition{
+			{Name: "Name", Type: "string", Format: "name", Description: "Name must be unique within a namespace."},
+			{Name: "Status", Type: "string", Description: "The status of the namespace"},
+			{Name: "Age", Type: "string", Description: "CreationTimestamp is a timestamp representing the server time when this object was created."},
+		}}
+	t.ResourceVersion = rv
+	for i := range nss {
+		ns := &nss[i]
+		row := metav1.TableRow{Cells: []any{ns.Name, string(ns.Status.Phase), kubeprint.Since(ns.CreationTimestamp.Time, time.Now())}}
+		if r.URL.Query().Get("includeObject") != "None" {
+			b, _ := json.Marshal(map[string]any{"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": ns.ObjectMeta})
+			row.Object = runtime.RawExtension{Raw: b}
+		}
+		t.Rows = append(t.Rows, row)
+	}
+	return t
 }

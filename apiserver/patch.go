@@ -100,7 +100,7 @@ func (s *Server) patchPod(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) updatePod(w http.ResponseWriter, r *http.Request) {
 	ns, name := r.PathValue("ns"), r.PathValue("name")
-	body, err := readBody(r)
+	body, err := readObject(r)
 	if err != nil {
 		writeError(w, err)
 		return

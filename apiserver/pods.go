@@ -272,7 +272,7 @@ func dryRun(r *http.Request) (bool, error) {
 
 func (s *Server) createPod(w http.ResponseWriter, r *http.Request) {
 	ns := r.PathValue("ns")
-	body, err := readBody(r)
+	body, err := readObject(r)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -331,7 +331,7 @@ func (s *Server) createPod(w http.ResponseWriter, r *http.Request) {
 // deleteOptions reads DeleteOptions from the body or the query.
 func deleteOptions(r *http.Request) (*metav1.DeleteOptions, error) {
 	o := &metav1.DeleteOptions{}
-	body, err := readBody(r)
+	body, err := readObject(r)
 	if err != nil {
 		return nil, err
 	}

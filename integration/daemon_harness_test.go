@@ -85,6 +85,7 @@ type daemon struct {
 	kubeconfig string
 	pki        string
 	logPath    string
+	https      string // host:port, kept across restarts so that clients find it again
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -103,6 +104,12 @@ func (e *env) startDaemon(t testing.TB) *daemon {
 		pki:        filepath.Join(e.dir, "pki"),
 		logPath:    filepath.Join(e.dir, "daemon.log"),
 	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.https = l.Addr().String()
+	l.Close()
 	kubectl(t) // built before the daemon starts: the first build takes minutes
 	d.start(t)
 	t.Cleanup(func() {
@@ -123,7 +130,7 @@ func (d *daemon) start(t testing.TB) {
 	}
 	defer logf.Close()
 	args := append([]string{"daemon"}, d.e.globalFlags()...)
-	args = append(args, "--socket="+d.socket, "--https-address=127.0.0.1:0", "--pki-dir="+d.pki,
+	args = append(args, "--socket="+d.socket, "--https-address="+d.https, "--pki-dir="+d.pki,
 		"--kubeconfig="+d.kubeconfig, "--log-level=debug")
 	cmd := exec.Command(binPath, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
