@@ -304,8 +304,9 @@ func TestDaemonCrashSafety(t *testing.T) {
 	go inf.Run(ctx.Done())
 
 	var mu sync.Mutex
-	acked := map[string]bool{}   // create acknowledged
-	deleted := map[string]bool{} // delete acknowledged
+	acked := map[string]bool{}    // create acknowledged
+	deleting := map[string]bool{} // delete sent (it may have happened, acknowledged or not)
+	deleted := map[string]bool{}  // delete acknowledged
 	retry := func(f func() error) error {
 		for {
 			err := f()
@@ -341,6 +342,9 @@ func TestDaemonCrashSafety(t *testing.T) {
 				acked[name] = true
 				mu.Unlock()
 				time.Sleep(time.Duration(rand.IntN(300)) * time.Millisecond)
+				mu.Lock()
+				deleting[name] = true
+				mu.Unlock()
 				zero := int64(0)
 				err = retry(func() error { return pods.Delete(ctx, name, metav1.DeleteOptions{GracePeriodSeconds: &zero}) })
 				if err != nil && !apierrors.IsNotFound(err) {
@@ -358,7 +362,7 @@ func TestDaemonCrashSafety(t *testing.T) {
 		mu.Lock()
 		var live []string
 		for n := range acked {
-			if !deleted[n] {
+			if !deleting[n] {
 				live = append(live, n)
 			}
 		}
@@ -368,7 +372,7 @@ func TestDaemonCrashSafety(t *testing.T) {
 		for _, n := range live {
 			_, err := pods.Get(ctx, n, metav1.GetOptions{})
 			mu.Lock()
-			gone := deleted[n]
+			gone := deleting[n]
 			mu.Unlock()
 			if err != nil && !gone {
 				t.Errorf("round %d: acknowledged pod %s: %v", round, n, err)
