@@ -114,6 +114,9 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, f watchFilter) {
 	h.Set("Cache-Control", "no-cache, private")
 	w.WriteHeader(http.StatusOK)
 	flusher, _ := w.(http.Flusher)
+	if flusher != nil {
+		flusher.Flush() // the client has its answer before the first event
+	}
 	enc := json.NewEncoder(w)
 	send := func(typ string, obj any) bool {
 		if err := enc.Encode(map[string]any{"type": typ, "object": obj}); err != nil {
