@@ -35,6 +35,7 @@ func SetDefaults(p *Pod) {
 		}
 	}
 	setHostDefaults(&p.Spec)
+	setVolumeDefaults(&p.Spec)
 	setResourceDefaults(p)
 }
 

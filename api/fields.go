@@ -57,25 +57,31 @@ func (n *fieldNode) add(name string) *fieldNode {
 }
 
 // knownFields is the tree of all Kubernetes Pod fields.
-var knownFields = sync.OnceValue(func() *fieldNode {
+var knownFields = sync.OnceValue(func() *fieldNode { return listedFields(k8sPodFields) })
+
+// supportedFields is the tree of the fields minipod implements, derived from its own types so
+// that adding a field to types.go is all it takes to accept it in manifests.
+var supportedFields = sync.OnceValue(func() *fieldNode { return typeFields(reflect.TypeFor[Pod]()) })
+
+// listedFields is the tree of the field paths of a file like k8s_pod_fields.txt.
+func listedFields(list string) *fieldNode {
 	root := &fieldNode{}
-	for _, line := range strings.Split(k8sPodFields, "\n") {
+	for _, line := range strings.Split(list, "\n") {
 		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
 			root.insert(line)
 		}
 	}
 	return root
-})
+}
 
-// supportedFields is the tree of the fields minipod implements, derived from its own types so
-// that adding a field to types.go is all it takes to accept it in manifests.
-var supportedFields = sync.OnceValue(func() *fieldNode {
+// typeFields is the tree of the JSON fields of type t, each with its Go type.
+func typeFields(t reflect.Type) *fieldNode {
 	root := &fieldNode{}
-	walkFields(reflect.TypeFor[Pod](), func(path string, t reflect.Type) {
+	walkFields(t, func(path string, t reflect.Type) {
 		root.insert(path).typ = t
 	})
 	return root
-})
+}
 
 // fieldPaths returns the sorted JSON field paths of t in the notation of k8s_pod_fields.txt.
 func fieldPaths(t reflect.Type) []string {

@@ -212,6 +212,9 @@ type Volume struct {
 	Name     string                `json:"name"`
 	HostPath *HostPathVolumeSource `json:"hostPath,omitempty"`
 	EmptyDir *EmptyDirVolumeSource `json:"emptyDir,omitempty"`
+	// Storage sources: types_storage.go.
+	PersistentVolumeClaim *PersistentVolumeClaimVolumeSource `json:"persistentVolumeClaim,omitempty"`
+	Image                 *ImageVolumeSource                 `json:"image,omitempty"`
 }
 
 type StorageMedium string

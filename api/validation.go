@@ -127,6 +127,9 @@ func validateVolumes(volumes []Volume, fp *field.Path) (map[string]bool, field.E
 				}
 			}
 		}
+		var serrs field.ErrorList
+		sources, serrs = validateStorageSources(&v, idx, sources)
+		errs = append(errs, serrs...)
 		if sources == 0 {
 			errs = append(errs, field.Required(idx, "must specify a volume type"))
 		}

@@ -425,6 +425,33 @@ func TestCLIDeleteShorterGraceWins(t *testing.T) {
 	assertNoLeaks(t, e)
 }
 
+// Deleting a pod while a failed liveness probe is killing a container (with the pod's 60 s
+// grace period) shortens that kill too: the delete's grace period wins.
+func TestCLIDeleteDuringLivenessKill(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	c := sh("c", `trap "" TERM; while :; do sleep 1; done`)
+	c.LivenessProbe = execProbe(1, 1, "false")
+	p := newPod("doomed", api.RestartPolicyAlways, c)
+	p.Spec.TerminationGracePeriodSeconds = int64p(60)
+	cliPod(t, e, p, nil, "c")
+	deadline := time.Now().Add(20 * time.Second)
+	for len(eventsWith(e.events(t, "default", "doomed"), "c", "Killing", "Container c failed liveness probe")) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no liveness kill")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	begin := time.Now()
+	if res := e.exec("delete", "pod", "doomed", "--grace-period=1"); res.code != 0 {
+		t.Errorf("delete: exit %d, %q %q", res.code, res.stdout, res.stderr)
+	}
+	if d := time.Since(begin); d > 20*time.Second {
+		t.Errorf("the pod took %v to go after a grace period of 1s, during a liveness kill with 60s", d)
+	}
+	assertNoLeaks(t, e)
+}
+
 // Killing a pod's monitor under an exec and a logs -f: both end with an error that says so,
 // and delete then releases everything.
 func TestCLIMonitorKilled(t *testing.T) {

@@ -892,6 +892,7 @@ func (e *env) leaks(keepPods bool) []string {
 		entries("pod logs", filepath.Join(e.logDir, "pods"), nil)
 	}
 	entries("overlay/emptyDir dir", filepath.Join(e.rootDir, "pods"), nil)
+	out = append(out, volumeLeaks(e)...)
 	entries("IP allocation", filepath.Join(e.rootDir, "networks", e.bridge), func(n string) bool { return net.ParseIP(n) != nil })
 	for _, v := range bridgePorts(e.bridge) {
 		out = append(out, fmt.Sprintf("host veth on %s: %s", e.bridge, v))

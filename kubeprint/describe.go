@@ -405,6 +405,10 @@ func (d *describer) volumes(volumes []api.Volume) {
 			w.write(2, "Type:\tEmptyDir (a temporary directory that shares a pod's lifetime)\n"+
 				"    Medium:\t%v\n"+
 				"    SizeLimit:\t%v\n", v.EmptyDir.Medium, limit)
+		case v.PersistentVolumeClaim != nil:
+			d.claimVolume(v.PersistentVolumeClaim)
+		case v.Image != nil:
+			d.imageVolume(v.Image)
 		default:
 			w.write(1, "<unknown>\n")
 		}

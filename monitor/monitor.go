@@ -48,6 +48,8 @@ type monitor struct {
 	crashes *backoff.Backoff // crash-loop back-off, keyed by container name
 	pulls   *backoff.Backoff // image pull back-off, keyed by image reference
 
+	imageVolumes imageVolumes // the image volumes' pulls (imagevolume.go)
+
 	// The sandbox is set up while the first images are pulled; a container waits for it
 	// only right before it is created.
 	sandboxDone chan struct{} // closed when the sandbox setup ended; then sb or sandboxErr is set

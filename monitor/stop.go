@@ -31,8 +31,14 @@ func (m *monitor) stop(grace time.Duration, deleting bool) {
 	m.updateLocked()
 	var kills []func()
 	for _, w := range append(append([]*worker{}, m.regulars...), m.inits...) {
-		if inst := w.inst; inst != nil && !w.killing {
+		switch inst := w.inst; {
+		case inst != nil && !w.killing:
 			kills = append(kills, func() { w.kill(inst, "Stopping container "+w.c.Name, grace, true) })
+		case inst != nil:
+			// Being killed already (a failed liveness probe) with its own grace period: the
+			// pod's is shorter or it changes nothing, as the kubelet's second killContainer
+			// (StopContainer with the smaller timeout) does.
+			time.AfterFunc(grace, func() { inst.Signal(unix.SIGKILL) })
 		}
 	}
 	m.mu.Unlock()

@@ -56,6 +56,8 @@ type worker struct {
 	probes     *probes                // of the current instance
 	probers    map[probe.Kind]*prober // kept across instances, like the kubelet's workers
 	user       *api.ContainerUser     // the identity of the last instance created
+
+	imageVols map[string]*image.Image // the container's image volumes, pulled for this attempt (imagevolume.go)
 }
 
 func newWorker(m *monitor, c *api.Container, k kind, index int) *worker {
@@ -100,6 +102,9 @@ func (w *worker) run() {
 		}
 	}
 	for attempt := int32(0); ; attempt++ {
+		if !w.pullImageVolumes() {
+			return
+		}
 		img := w.pullImage()
 		if img == nil {
 			return
@@ -214,7 +219,11 @@ func (w *worker) runOnce(img *image.Image, attempt int32, first func()) *api.Con
 // create creates an instance of the container on a fresh copy-on-write root filesystem.
 func (w *worker) create(img *image.Image, attempt int32) (*container.Instance, error) {
 	m, rec := w.m, w.m.rec
-	volumes, err := volume.Mounts(w.c, w.field, m.sb.Volumes)
+	src, err := w.volumeSources()
+	if err != nil {
+		return nil, err
+	}
+	volumes, err := volume.Mounts(w.c, w.field, src, m.pod.Spec.Volumes)
 	if err != nil {
 		return nil, err
 	}

@@ -59,5 +59,6 @@ func bind(m Mount) specs.Mount {
 	if m.ReadOnly {
 		opts = append(opts, "ro")
 	}
+	opts = append(opts, m.Options...)
 	return specs.Mount{Destination: m.Destination, Type: "bind", Source: m.Source, Options: opts}
 }

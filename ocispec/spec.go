@@ -47,6 +47,8 @@ type Mount struct {
 	Source      string
 	Destination string
 	ReadOnly    bool
+	// Options are more mount options, e.g. an image volume's nosuid, nodev and noexec.
+	Options []string
 }
 
 // Input is everything a container's spec depends on, resolved by the caller.

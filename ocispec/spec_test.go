@@ -20,7 +20,8 @@ func TestGenerate(t *testing.T) {
 			Hostname: "h", NetNS: "/ns/net", IPCNS: "/ns/ipc", UTSNS: "/ns/uts", Shm: "/pod/shm",
 			EtcHosts: "/pod/hosts", EtcHostname: "/pod/hostname", EtcResolvConf: "/pod/resolv.conf",
 		},
-		Volumes:        []Mount{{Source: "/v", Destination: "/data", ReadOnly: true}},
+		Volumes: []Mount{{Source: "/v", Destination: "/data", ReadOnly: true},
+			{Source: "/img", Destination: "/tools", ReadOnly: true, Options: []string{"nosuid", "nodev", "noexec"}}},
 		TerminationLog: "/pod/c1/termination-log",
 	}
 	in.Container.TerminationMessagePath = "/dev/termination-log"
@@ -50,6 +51,8 @@ func TestGenerate(t *testing.T) {
 		{"pod hostname file", mount(s, "/etc/hostname").Source == "/pod/hostname"},
 		{"pod resolv.conf", mount(s, "/etc/resolv.conf").Source == "/pod/resolv.conf"},
 		{"read-only volume", slices.Contains(mount(s, "/data").Options, "ro")},
+		{"image volume options", slices.Equal(mount(s, "/tools").Options, []string{"rbind", "rprivate", "ro", "nosuid", "nodev", "noexec"})},
+		{"plain volume has none", slices.Equal(mount(s, "/data").Options, []string{"rbind", "rprivate", "ro"})},
 		{"writable pod file", !slices.Contains(mount(s, "/etc/hosts").Options, "ro")},
 		{"volumes after system mounts", index(s, "/data") > index(s, "/dev")},
 		{"volumes after pod files", index(s, "/data") > index(s, "/etc/resolv.conf")},

@@ -13,8 +13,8 @@ import (
 	"github.com/minipod/minipod/unmount"
 )
 
-// The pod's data dir holds its /dev/shm, its /etc files, its volumes and its container
-// instances' root filesystems; releaseDataDir releases all of them.
+// The pod's data dir holds its /dev/shm, its /etc files, its volumes, its image volumes'
+// mounts and its container instances' root filesystems; releaseDataDir releases all of them.
 func shmPath(rec *state.Record) string    { return filepath.Join(rec.DataDir(), "shm") }
 func etcDir(rec *state.Record) string     { return filepath.Join(rec.DataDir(), "etc") }
 func volumesDir(rec *state.Record) string { return filepath.Join(rec.DataDir(), "volumes") }
@@ -92,7 +92,7 @@ func writeEtcFiles(dir string, hosts, hostname, resolv []byte) error {
 }
 
 // releaseDataDir unmounts everything below the pod's data dir (/dev/shm, memory-backed
-// volumes, root filesystems) and removes it.
+// volumes, image volumes, root filesystems) and removes it.
 func releaseDataDir(rec *state.Record) error {
 	if err := unmount.Tree(rec.DataDir()); err != nil {
 		return err

@@ -32,6 +32,7 @@ type Sandbox struct {
 	Volumes  volume.Sources
 	hostIP   netip.Addr
 	pidNS    string // the shared PID namespace, if the pod has one
+	images   imageMounts
 	// Warnings are what the kubelet reports as events while it sets a sandbox up: the
 	// resolver configuration cut to its limits (DNSConfigForming).
 	Warnings []string
@@ -74,6 +75,9 @@ func Setup(rec *state.Record) (*Sandbox, error) {
 	g.Go(func() (err error) {
 		vols := sizedVolumes(spec, allocatableMemory(rec.Config.Reserved))
 		if sb.Volumes, err = volume.Setup(volumesDir(rec), vols); err != nil {
+			return err
+		}
+		if err := bindClaims(rec, sb.Volumes); err != nil {
 			return err
 		}
 		return volume.ApplyFSGroup(sb.Volumes, vols, spec.SecurityContext)

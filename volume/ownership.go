@@ -19,14 +19,14 @@ const (
 )
 
 // ApplyFSGroup gives the pod's fsGroup the volumes that support ownership management, as the
-// kubelet's volume plugins do when they set a volume up: emptyDir here (configMap, secret,
-// downwardAPI, projected and persistent volumes do too, hostPath never).
+// kubelet's volume plugins do when they set a volume up: emptyDir and writable claims here
+// (configMap, secret, downwardAPI and projected volumes do too; hostPath and images never).
 func ApplyFSGroup(src Sources, vols []api.Volume, sc *api.PodSecurityContext) error {
 	if sc == nil || sc.FSGroup == nil {
 		return nil
 	}
 	for i, v := range vols {
-		if v.EmptyDir == nil {
+		if !attributes(&v).OwnershipManaged {
 			continue
 		}
 		if err := SetOwnership(src[v.Name], *sc.FSGroup, sc.FSGroupChangePolicy, false); err != nil {

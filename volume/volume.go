@@ -56,6 +56,8 @@ func Setup(dir string, vols []api.Volume) (src Sources, err error) {
 				return nil, fmt.Errorf("spec.volumes[%d].hostPath: %w", i, err)
 			}
 			src[v.Name] = v.HostPath.Path
+		case v.PersistentVolumeClaim != nil, v.Image != nil:
+			// Not in the pod's directory: the sandbox binds claims (Claims) and mounts images.
 		default:
 			return nil, fmt.Errorf("spec.volumes[%d]: no volume source", i)
 		}
@@ -130,9 +132,9 @@ func checkHostPath(h *api.HostPathVolumeSource) error {
 
 // Mounts resolves a container's volumeMounts to bind mounts. A subPath is resolved inside
 // its volume without following symlinks out of it, and created as a directory when missing,
-// as the kubelet does.
+// as the kubelet does (but not in an image: see Attributes). vols are the pod's volumes.
 // field is the container's path in the pod, e.g. "spec.containers[1]", for errors.
-func Mounts(c *api.Container, containerField string, src Sources) ([]ocispec.Mount, error) {
+func Mounts(c *api.Container, containerField string, src Sources, vols []api.Volume) ([]ocispec.Mount, error) {
 	out := make([]ocispec.Mount, 0, len(c.VolumeMounts))
 	for i, vm := range c.VolumeMounts {
 		field := fmt.Sprintf("%s.volumeMounts[%d]", containerField, i)
@@ -141,7 +143,14 @@ func Mounts(c *api.Container, containerField string, src Sources) ([]ocispec.Mou
 			return nil, fmt.Errorf("%s.name: volume %q not found", field, vm.Name)
 		}
 		source := base
-		if vm.SubPath != "" {
+		attrs := AttributesOf(vols, vm.Name)
+		if vm.SubPath != "" && attrs.Image != "" {
+			p, err := imageSubPath(base, vm.SubPath, attrs.Image)
+			if err != nil {
+				return nil, fmt.Errorf("%s.subPath: %w", field, err)
+			}
+			source = p
+		} else if vm.SubPath != "" {
 			if filepath.IsAbs(vm.SubPath) || strings.Contains("/"+vm.SubPath+"/", "/../") {
 				return nil, fmt.Errorf("%s.subPath: must be a relative path without '..'", field)
 			}
@@ -158,7 +167,11 @@ func Mounts(c *api.Container, containerField string, src Sources) ([]ocispec.Mou
 			}
 			source = p
 		}
-		out = append(out, ocispec.Mount{Source: source, Destination: vm.MountPath, ReadOnly: vm.ReadOnly})
+		m := ocispec.Mount{Source: source, Destination: vm.MountPath, ReadOnly: vm.ReadOnly || attrs.ReadOnly}
+		if attrs.Image != "" {
+			m.Options = imageMountOptions
+		}
+		out = append(out, m)
 	}
 	return out, nil
 }

@@ -387,7 +387,7 @@ func TestMounts(t *testing.T) {
 				m := tt.mount
 				m.ReadOnly = ro
 				c := &api.Container{Name: "c", VolumeMounts: []api.VolumeMount{m}}
-				got, err := Mounts(c, "spec.containers[3]", src)
+				got, err := Mounts(c, "spec.containers[3]", src, nil)
 				if tt.wantErr != "" {
 					if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 						t.Fatalf("Mounts = %v, %v; want an error containing %q", got, err, tt.wantErr)
@@ -418,7 +418,7 @@ func TestMounts(t *testing.T) {
 		t.Errorf("Mounts created %d entries in %s, outside the volume", len(ents), outside)
 	}
 	// Mounting nothing, or no mounts at all.
-	if got, err := Mounts(&api.Container{}, "spec.containers[0]", src); err != nil || len(got) != 0 {
+	if got, err := Mounts(&api.Container{}, "spec.containers[0]", src, nil); err != nil || len(got) != 0 {
 		t.Errorf("Mounts with no volumeMounts = %v, %v", got, err)
 	}
 }
@@ -431,7 +431,7 @@ func TestMountsOrderAndFieldPath(t *testing.T) {
 		{Name: "b", MountPath: "/mnt/b", ReadOnly: true},
 		{Name: "a", MountPath: "/mnt/a"},
 	}}
-	got, err := Mounts(c, "spec.containers[0]", src)
+	got, err := Mounts(c, "spec.containers[0]", src, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -439,7 +439,7 @@ func TestMountsOrderAndFieldPath(t *testing.T) {
 		t.Errorf("Mounts = %+v", got)
 	}
 	c.VolumeMounts = append(c.VolumeMounts, api.VolumeMount{Name: "zz", MountPath: "/z"})
-	if _, err := Mounts(c, "spec.containers[1]", src); err == nil || !strings.Contains(err.Error(), "spec.containers[1].volumeMounts[2].name") {
+	if _, err := Mounts(c, "spec.containers[1]", src, nil); err == nil || !strings.Contains(err.Error(), "spec.containers[1].volumeMounts[2].name") {
 		t.Errorf("Mounts = %v, want an error naming spec.containers[1].volumeMounts[2].name", err)
 	}
 }
@@ -453,7 +453,7 @@ func TestMountsSubPathThroughFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := &api.Container{VolumeMounts: []api.VolumeMount{{Name: "v", MountPath: "/m", SubPath: "file/x"}}}
-	got, err := Mounts(c, "spec.containers[0]", Sources{"v": vol})
+	got, err := Mounts(c, "spec.containers[0]", Sources{"v": vol}, nil)
 	if err == nil || !strings.Contains(err.Error(), "spec.containers[0].volumeMounts[0].subPath") {
 		t.Errorf("Mounts = %+v, %v; want an error naming spec.containers[0].volumeMounts[0].subPath", got, err)
 	}

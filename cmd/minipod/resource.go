@@ -24,8 +24,9 @@ import (
 type resourceKind string
 
 const (
-	kindPods   resourceKind = "pods"
-	kindEvents resourceKind = "events"
+	kindPods    resourceKind = "pods"
+	kindEvents  resourceKind = "events"
+	kindVolumes resourceKind = "volumes" // the named volumes of persistentVolumeClaims
 )
 
 // parseKind maps what kubectl accepts for a resource type (singular, plural, short name,
@@ -36,6 +37,8 @@ func parseKind(word string) (resourceKind, bool) {
 		return kindPods, true
 	case "event", "events", "ev":
 		return kindEvents, true
+	case "volume", "volumes", "vol", "persistentvolumeclaim", "persistentvolumeclaims", "pvc":
+		return kindVolumes, true
 	}
 	return "", false
 }
