@@ -7,7 +7,7 @@ BIN     := bin/minipod
 ROOTFS  := /var/lib/minipod/rootfs/busybox
 SOURCES := $(shell find . -name '*.go' -not -path './integration/*') go.mod go.sum
 
-.PHONY: all build test integration check demo bench deps clean vet
+.PHONY: all build test integration check demo bench deps clean vet install
 
 all: build
 
@@ -18,6 +18,17 @@ $(BIN): $(SOURCES) scripts/build.sh
 
 deps:
 	@scripts/deps.sh
+
+# Installs minipod, minipodd and the daemon's systemd unit (PREFIX, DESTDIR as usual);
+# `systemctl enable --now minipod` starts the daemon.
+PREFIX     ?= /usr/local
+SYSTEMDDIR ?= /etc/systemd/system
+install: $(BIN)
+	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/minipod
+	install -D -m 0755 $(dir $(BIN))minipodd $(DESTDIR)$(PREFIX)/bin/minipodd
+	install -d -m 0755 $(DESTDIR)$(SYSTEMDDIR) $(DESTDIR)/etc/minipod/manifests
+	sed 's|/usr/local/bin/|$(PREFIX)/bin/|' systemd/minipod.service > $(DESTDIR)$(SYSTEMDDIR)/minipod.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDDIR)/minipod.service
 
 $(ROOTFS):
 	scripts/mkrootfs.sh $(ROOTFS)

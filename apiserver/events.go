@@ -42,6 +42,9 @@ func sameEvent(a, b api.Event) bool {
 
 // addEventLocked adds one occurrence to the entry's events; publish logs the Event's change.
 func (s *store) addEventLocked(e *podEntry, ev api.Event, publish bool) {
+	if publish {
+		s.countPullLocked(ev)
+	}
 	e.events = append(e.events, ev)
 	if e.summaries == nil {
 		e.summaries = map[eventKey]*eventObject{}

@@ -271,6 +271,7 @@ func dryRun(r *http.Request) (bool, error) {
 }
 
 func (s *Server) createPod(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
 	ns := r.PathValue("ns")
 	body, err := readObject(r)
 	if err != nil {
@@ -314,7 +315,7 @@ func (s *Server) createPod(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.As(err, &rejected):
 		// The kubelet rejected it: the pod exists, Failed, as in a cluster.
-		writeJSON(w, http.StatusCreated, s.out(s.store.created(rejected.Pod)))
+		writeJSON(w, http.StatusCreated, s.out(s.store.created(rejected.Pod, start)))
 		return
 	case errors.Is(err, pods.ErrPodExists):
 		writeError(w, errAlreadyExists(podsResource, p.Metadata.Name))
@@ -324,7 +325,7 @@ func (s *Server) createPod(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Info("pod created", "pod", ns+"/"+p.Metadata.Name, "uid", h.Pod.Metadata.UID)
-	created := s.store.created(&h.Pod)
+	created := s.store.created(&h.Pod, start)
 	writeJSON(w, http.StatusCreated, s.out(created))
 }
 

@@ -36,11 +36,13 @@ type Options struct {
 
 // Server is the daemon's API.
 type Server struct {
-	cfg   state.Config
-	log   *slog.Logger
-	node  string
-	clock *state.RVClock
-	store *store
+	cfg     state.Config
+	log     *slog.Logger
+	node    string
+	clock   *state.RVClock
+	store   *store
+	metrics *metrics
+	ctx     context.Context
 	// Mux serves every route; more can be added before Serve (metrics, health).
 	Mux *http.ServeMux
 }
@@ -61,8 +63,10 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: o.Config, log: o.Log, node: o.Node, clock: clock, Mux: http.NewServeMux()}
+	s := &Server{cfg: o.Config, log: o.Log, node: o.Node, clock: clock, ctx: ctx, Mux: http.NewServeMux()}
 	s.store = newStore(ctx, o.Config, clock, o.Log, o.Node)
+	s.metrics = newMetrics(s.store)
+	s.store.metrics = s.metrics
 	s.store.load()
 	if err := s.store.run(ctx); err != nil {
 		return nil, err
@@ -72,7 +76,9 @@ func New(ctx context.Context, o Options) (*Server, error) {
 }
 
 // Handler is the mux behind authentication.
-func (s *Server) Handler() http.Handler { return s.authenticate(s.logRequests(s.Mux)) }
+func (s *Server) Handler() http.Handler {
+	return s.authenticate(s.metrics.instrument(s.logRequests(s.Mux)))
+}
 
 // ServeUnix serves the API on a unix socket listener (peer credentials checked per request).
 func (s *Server) ServeUnix(ctx context.Context, l net.Listener) error {
@@ -147,6 +153,8 @@ func (r *statusRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 func (s *Server) routes() {
 	m := s.Mux
 	s.discoveryRoutes(m)
+	s.healthRoutes(m)
+	m.Handle("GET /metrics", s.metrics.handler())
 	m.HandleFunc("GET /api/v1/namespaces", s.listNamespaces)
 	m.HandleFunc("GET /api/v1/namespaces/{ns}", s.getNamespace)
 

@@ -57,6 +57,7 @@ type podEntry struct {
 	changed   chan struct{} // closed and replaced on every change of the pod
 	wake      chan struct{} // tells an idle follower to look again
 	following bool
+	firstSeen time.Time // when the store first saw the pod before it ran (pod start latency); zero once observed
 }
 
 // store holds the pods and the change log; mu guards everything in it.
@@ -73,6 +74,7 @@ type store struct {
 	current uint64   // the version of the last change, or of the start
 	subs    map[*subscriber]struct{}
 	ctx     context.Context
+	metrics *metrics
 }
 
 func newStore(ctx context.Context, cfg state.Config, clock *state.RVClock, log *slog.Logger, node string) *store {
@@ -177,7 +179,11 @@ func (s *store) setPodLocked(e *podEntry, p *api.Pod, diskRV uint64) {
 	typ := evModified
 	if e.pod == nil {
 		typ = evAdded
+		if p.Status.Phase == api.PodPending && e.firstSeen.IsZero() {
+			e.firstSeen = time.Now()
+		}
 	}
+	s.observeStartLocked(e, p)
 	rv := diskRV
 	if rv == 0 {
 		rv = s.clock.Next()
@@ -197,7 +203,7 @@ func (s *store) deletePodLocked(e *podEntry) {
 	}
 	rv := max(s.clock.Next(), s.current+1)
 	s.appendLocked(change{rv: rv, typ: evDeleted, pod: withRV(e.pod, rv)})
-	e.pod, e.diskRV = nil, 0
+	e.pod, e.diskRV, e.firstSeen = nil, 0, time.Time{}
 	e.events, e.summaries = nil, nil
 	close(e.changed)
 	e.changed = make(chan struct{})
@@ -247,12 +253,16 @@ func (s *store) list(ns string) ([]*api.Pod, uint64) {
 	return out, s.current
 }
 
-// created records a pod this daemon just created, so that it is served at once.
-func (s *store) created(p *api.Pod) *api.Pod {
+// created records a pod this daemon just created, so that it is served at once; since is
+// when its creation was asked for.
+func (s *store) created(p *api.Pod, since time.Time) *api.Pod {
 	rv, _ := state.ParseRV(p.Metadata.ResourceVersion)
 	s.mu.Lock()
 	e := s.entryLocked(p.Metadata.Namespace, p.Metadata.Name)
 	if e.pod == nil || e.pod.Metadata.UID != p.Metadata.UID {
+		if e.pod == nil && p.Status.Phase == api.PodPending {
+			e.firstSeen = since
+		}
 		s.setPodLocked(e, p, rv)
 	}
 	snap := e.pod

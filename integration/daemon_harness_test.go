@@ -131,7 +131,7 @@ func (d *daemon) start(t testing.TB) {
 	defer logf.Close()
 	args := append([]string{"daemon"}, d.e.globalFlags()...)
 	args = append(args, "--socket="+d.socket, "--https-address="+d.https, "--pki-dir="+d.pki,
-		"--kubeconfig="+d.kubeconfig, "--log-level=debug")
+		"--kubeconfig="+d.kubeconfig, "--manifest-dir="+d.manifests(), "--log-level=debug")
 	cmd := exec.Command(binPath, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	d.mu.Lock()
@@ -166,6 +166,9 @@ func (d *daemon) start(t testing.TB) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// manifests is the daemon's static pod directory (made by the test that uses it).
+func (d *daemon) manifests() string { return filepath.Join(d.e.dir, "manifests") }
 
 func (d *daemon) pid() int {
 	d.mu.Lock()

@@ -258,6 +258,42 @@ func TestDaemonKubectl(t *testing.T) {
 		}
 	})
 
+	t.Run("health and metrics", func(t *testing.T) {
+		if out := d.mustKubectl(t, "get", "--raw", "/readyz"); out != "ok" {
+			t.Errorf("/readyz: %q", out)
+		}
+		if out := d.mustKubectl(t, "get", "--raw", "/healthz?verbose"); !strings.Contains(out, "[+]state-directory ok\n") || !strings.HasSuffix(out, "healthz check passed\n") {
+			t.Errorf("/healthz?verbose: %q", out)
+		}
+		out := d.mustKubectl(t, "get", "--raw", "/metrics")
+		for _, want := range []string{
+			`(?m)^minipod_pods\{phase="Running"\} 1$`,
+			`(?m)^minipod_pods\{phase="Failed"\} 0$`,
+			`(?m)^minipod_container_restarts\{container="web",namespace="default",pod="demo"\} 0$`,
+			`(?m)^minipod_monitor_resident_memory_bytes\{namespace="default",pod="demo"\} [1-9]`,
+			// demo was created through the API and watched until it ran.
+			`(?m)^minipod_pod_start_duration_seconds_count [1-9]`,
+			`(?m)^apiserver_request_total\{code="201",resource="pods",subresource="",verb="POST"\} 1$`,
+			// An upgraded connection counts as its 101, as in the API server.
+			`(?m)^apiserver_request_total\{code="101",resource="pods",subresource="exec",verb="CONNECT"\} [1-9]`,
+			`(?m)^apiserver_request_duration_seconds_bucket\{resource="pods",subresource="",verb="LIST",le="\+Inf"\} [1-9]`,
+			`(?m)^process_resident_memory_bytes `,
+		} {
+			if !regexp.MustCompile(want).MatchString(out) {
+				t.Errorf("/metrics lacks %s", want)
+			}
+		}
+		if t.Failed() {
+			var own []string
+			for _, l := range strings.Split(out, "\n") {
+				if strings.HasPrefix(l, "minipod_") || strings.HasPrefix(l, "apiserver_request_total") {
+					own = append(own, l)
+				}
+			}
+			t.Logf("/metrics (minipod_*, apiserver_request_total):\n%s", strings.Join(own, "\n"))
+		}
+	})
+
 	t.Run("delete", func(t *testing.T) {
 		res := d.kubectl(t, "delete", "pod", "demo", "--grace-period=0", "--force")
 		if res.code != 0 || !strings.Contains(res.stdout, `pod "demo" force deleted`) {

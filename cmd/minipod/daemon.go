@@ -16,7 +16,7 @@ import (
 // one (the API's dependencies stay out of this binary and so out of every monitor), with this
 // command's configuration.
 func newDaemonCmd(g *globalFlags) *cobra.Command {
-	var socket, https, pki, kubeconfig, logLevel string
+	var socket, https, pki, kubeconfig, manifests, logLevel string
 	cmd := &cobra.Command{
 		Use:   "daemon [--socket PATH] [--https-address HOST:PORT] [--kubeconfig PATH]",
 		Short: "Serve the Kubernetes API for this host's pods (kubectl works against it)",
@@ -42,7 +42,7 @@ func newDaemonCmd(g *globalFlags) *cobra.Command {
 			}
 			argv := []string{"minipodd", "--config=" + string(b), "--minipod=" + self,
 				"--socket=" + socket, "--https-address=" + https, "--pki-dir=" + pki,
-				"--kubeconfig=" + kubeconfig, "--log-level=" + logLevel}
+				"--kubeconfig=" + kubeconfig, "--manifest-dir=" + manifests, "--log-level=" + logLevel}
 			return fmt.Errorf("daemon: exec %s: %w", daemon, syscall.Exec(daemon, argv, os.Environ()))
 		},
 	}
@@ -51,6 +51,7 @@ func newDaemonCmd(g *globalFlags) *cobra.Command {
 	f.StringVar(&https, "https-address", "127.0.0.1:6443", "address to serve the API on over HTTPS (client certificates required); empty: none")
 	f.StringVar(&pki, "pki-dir", "/etc/minipod/pki", "the CA and certificates, made on first start")
 	f.StringVar(&kubeconfig, "kubeconfig", "/etc/minipod/admin.kubeconfig", "admin kubeconfig written at start (0600)")
+	f.StringVar(&manifests, "manifest-dir", "/etc/minipod/manifests", "static pod manifests, run as the kubelet runs static pods; empty: none")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	return cmd
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/minipod/minipod/apiserver"
 	"github.com/minipod/minipod/pods"
 	"github.com/minipod/minipod/state"
+	"github.com/minipod/minipod/staticpod"
 )
 
 func main() {
@@ -40,6 +41,7 @@ type options struct {
 	pki        string
 	kubeconfig string
 	minipod    string
+	manifests  string
 	logLevel   string
 }
 
@@ -52,6 +54,7 @@ func run(args []string) error {
 	fs.StringVar(&o.pki, "pki-dir", "/etc/minipod/pki", "the CA and certificates, made on first start")
 	fs.StringVar(&o.kubeconfig, "kubeconfig", "/etc/minipod/admin.kubeconfig", "admin kubeconfig written at start (0600); empty: none")
 	fs.StringVar(&o.minipod, "minipod", "", "the minipod binary pods' monitors run as (default: minipod beside this binary)")
+	fs.StringVar(&o.manifests, "manifest-dir", "/etc/minipod/manifests", "directory of static pod manifests, run as the kubelet runs static pods; empty: none")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -83,9 +86,21 @@ func run(args []string) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), unix.SIGINT, unix.SIGTERM)
 	defer stop()
-	srv, err := apiserver.New(ctx, apiserver.Options{Config: cfg, Log: log})
+	node, err := os.Hostname()
+	if err != nil {
+		return fmt.Errorf("node name: %w", err)
+	}
+	node = strings.ToLower(node) // as the kubelet's node name
+	srv, err := apiserver.New(ctx, apiserver.Options{Config: cfg, Log: log, Node: node})
 	if err != nil {
 		return err
+	}
+	if o.manifests != "" {
+		if !filepath.IsAbs(o.manifests) {
+			return fmt.Errorf("--manifest-dir: must be an absolute path, got %q", o.manifests)
+		}
+		m := &staticpod.Manager{Cfg: cfg, Dir: o.manifests, Node: node, Log: log.With("manifest-dir", o.manifests)}
+		go m.Run(ctx)
 	}
 	errc := make(chan error, 2)
 	n := 0
