@@ -59,13 +59,16 @@ func TestDaemonStaticPods(t *testing.T) {
 	// waitPod polls until the pod satisfies ok (nil: until it is gone).
 	waitPod := func(what string, ok func(*corev1.Pod) bool) *corev1.Pod {
 		t.Helper()
-		deadline := time.Now().Add(60 * time.Second)
+		start := time.Now()
+		deadline := start.Add(60 * time.Second)
 		for {
 			p, err := c.CoreV1().Pods("default").Get(ctx, name, metav1.GetOptions{})
 			switch {
 			case ok == nil && apierrors.IsNotFound(err):
+				t.Logf("pod %s %s after %v", name, what, time.Since(start).Round(time.Millisecond))
 				return nil
 			case ok != nil && err == nil && ok(p):
+				t.Logf("pod %s %s after %v", name, what, time.Since(start).Round(time.Millisecond))
 				return p
 			case err != nil && !apierrors.IsNotFound(err):
 				t.Fatalf("get %s: %v", name, err)

@@ -242,8 +242,13 @@ func (m *Manager) Run(ctx context.Context) {
 // Sync makes the static pods match the manifests once.
 func (m *Manager) Sync() {
 	manifests, err := Read(m.Dir, m.Node)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		m.report(err)
+	if err != nil {
+		// The kubelet's file source sends no update when the path cannot be read
+		// (listConfig: "path does not exist, ignoring"): the static pods stay as they are.
+		if !errors.Is(err, os.ErrNotExist) {
+			m.report(err)
+		}
+		return
 	}
 	existing, err := pods.List(m.Cfg)
 	if err != nil {
@@ -270,6 +275,9 @@ func (m *Manager) Sync() {
 			switch {
 			case errors.As(err, &rejected):
 				m.Log.Warn("static pod rejected", "pod", a.Create.Metadata.Namespace+"/"+a.Create.Metadata.Name, "reason", rejected.Pod.Status.Reason)
+			case errors.Is(err, pods.ErrPodExists):
+				// Still being created or removed (List skips a pod without a status): the
+				// next sync looks again.
 			case err != nil:
 				m.report(fmt.Errorf("create static pod %s/%s: %w", a.Create.Metadata.Namespace, a.Create.Metadata.Name, err))
 			default:
