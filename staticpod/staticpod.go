@@ -195,15 +195,15 @@ type Manager struct {
 	Dir  string
 	Node string
 	Log  *slog.Logger
-	// reported remembers the errors logged, so that a bad manifest is logged once per change.
-	reported map[string]bool
+	// reported and reporting are the errors of the last sync and of this one: an error is
+	// logged when it first appears, not at every sync while it lasts.
+	reported, reporting map[string]bool
 }
 
 // Run syncs at start, on every change of the directory or of the pods (a static pod deleted
 // through the API comes back at once), and every 20 s, until ctx ends. A directory that does
 // not exist yet is waited for.
 func (m *Manager) Run(ctx context.Context) {
-	m.reported = map[string]bool{}
 	var podsWake <-chan struct{}
 	if pw, err := pods.NewDirWatch(m.Cfg.PodsDir()); err == nil {
 		defer pw.Close()
@@ -241,6 +241,8 @@ func (m *Manager) Run(ctx context.Context) {
 
 // Sync makes the static pods match the manifests once.
 func (m *Manager) Sync() {
+	m.reporting = map[string]bool{}
+	defer func() { m.reported = m.reporting }()
 	manifests, err := Read(m.Dir, m.Node)
 	if err != nil {
 		// The kubelet's file source sends no update when the path cannot be read
@@ -288,10 +290,13 @@ func (m *Manager) Sync() {
 }
 
 func (m *Manager) report(err error) {
+	if m.reporting == nil { // outside a sync
+		m.reporting = map[string]bool{}
+	}
+	m.reporting[err.Error()] = true
 	if m.reported[err.Error()] {
 		return
 	}
-	m.reported[err.Error()] = true
 	m.Log.Error("static pods", "err", err)
 }
 

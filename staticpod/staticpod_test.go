@@ -1,6 +1,8 @@
 package staticpod
 
 import (
+	"bytes"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -8,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/minipod/minipod/api"
+	"github.com/minipod/minipod/state"
 )
 
 const web = `apiVersion: v1
@@ -109,5 +112,37 @@ func TestPlan(t *testing.T) {
 	}
 	if len(errs) != 3 || !strings.Contains(errs[0].Error(), "not a static pod") || errs[1] != os.ErrInvalid || !strings.Contains(errs[2].Error(), "another manifest") {
 		t.Errorf("errors: %v", errs)
+	}
+}
+
+// A bad manifest is logged when it appears, not at every sync while it stays; once fixed
+// and broken again, it is logged again. Nothing is created for it.
+func TestSyncReportsOnce(t *testing.T) {
+	cfg := state.DefaultConfig()
+	cfg.StateDir = t.TempDir()
+	dir := t.TempDir()
+	var logs bytes.Buffer
+	m := &Manager{Cfg: cfg, Dir: dir, Node: "node1", Log: slog.New(slog.NewTextHandler(&logs, nil))}
+	bad := filepath.Join(dir, "bad.yaml")
+	write(t, bad, "kind: Pod\napiVersion: v1\nmetadata: {name: x}\nspec: {containers: [{name: c}]}\n")
+	m.Sync()
+	m.Sync()
+	if n := strings.Count(logs.String(), "bad.yaml"); n != 1 {
+		t.Fatalf("logged %d times:\n%s", n, logs.String())
+	}
+	if !strings.Contains(logs.String(), "image") {
+		t.Errorf("the error does not name the field:\n%s", logs.String())
+	}
+	if err := os.Remove(bad); err != nil {
+		t.Fatal(err)
+	}
+	m.Sync()
+	write(t, bad, "kind: Pod\napiVersion: v1\nmetadata: {name: x}\nspec: {containers: [{name: c}]}\n")
+	m.Sync()
+	if n := strings.Count(logs.String(), "bad.yaml"); n != 2 {
+		t.Errorf("logged %d times, want 2:\n%s", n, logs.String())
+	}
+	if ents, _ := os.ReadDir(cfg.PodsDir()); len(ents) != 0 {
+		t.Errorf("pods made: %v", ents)
 	}
 }
