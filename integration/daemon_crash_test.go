@@ -124,6 +124,19 @@ func TestDaemonWatchPhases(t *testing.T) {
 // TestDaemonSecurity: the socket is root's (0600) and refuses a non-root peer even when its
 // mode would let one connect (SO_PEERCRED); HTTPS refuses a client without a certificate and
 // one whose certificate another CA signed.
+// getPath makes one request over the connection c.
+func getPath(t testing.TB, c net.Conn, path string) (int, string) {
+	t.Helper()
+	hc := &http.Client{Transport: &http.Transport{DialContext: func(context.Context, string, string) (net.Conn, error) { return c, nil }}}
+	resp, err := hc.Get("http://localhost" + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
 func TestDaemonSecurity(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -135,16 +148,7 @@ func TestDaemonSecurity(t *testing.T) {
 	if fi.Mode().Perm() != 0o600 || fi.Sys().(*syscall.Stat_t).Uid != 0 {
 		t.Errorf("socket mode %v uid %d", fi.Mode(), fi.Sys().(*syscall.Stat_t).Uid)
 	}
-	get := func(c net.Conn) (int, string) {
-		hc := &http.Client{Transport: &http.Transport{DialContext: func(context.Context, string, string) (net.Conn, error) { return c, nil }}}
-		resp, err := hc.Get("http://localhost/api")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	}
+	get := func(c net.Conn) (int, string) { return getPath(t, c, "/api") }
 	c, err := net.Dial("unix", d.socket)
 	if err != nil {
 		t.Fatal(err)
@@ -170,6 +174,16 @@ func TestDaemonSecurity(t *testing.T) {
 	}
 	if code, body := get(c); code != 403 || !strings.Contains(body, "serves root only") {
 		t.Errorf("nobody on the socket: %d %s", code, body)
+	}
+	// Health and metrics too, as every path.
+	for _, path := range []string{"/metrics", "/healthz", "/readyz"} {
+		c, err := dialAs(65534, d.socket)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if code, body := getPath(t, c, path); code != 403 {
+			t.Errorf("nobody on the socket, %s: %d %s", path, code, body)
+		}
 	}
 
 	real, err := clientcmd.BuildConfigFromFlags("", d.kubeconfig)
