@@ -34,6 +34,7 @@ func SetDefaults(p *Pod) {
 			setContainerDefaults(&list[i])
 		}
 	}
+	setEphemeralDefaults(&p.Spec)
 	setHostDefaults(&p.Spec)
 	setVolumeDefaults(&p.Spec)
 	setResourceDefaults(p)

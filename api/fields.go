@@ -61,6 +61,7 @@ var knownFields = sync.OnceValue(func() *fieldNode { return listedFields(k8sPodF
 
 // supportedFields is the tree of the fields minipod implements, derived from its own types so
 // that adding a field to types.go is all it takes to accept it in manifests.
+// It lives as long as the process.
 var supportedFields = sync.OnceValue(func() *fieldNode { return typeFields(reflect.TypeFor[Pod]()) })
 
 // listedFields is the tree of the field paths of a file like k8s_pod_fields.txt.
@@ -74,13 +75,47 @@ func listedFields(list string) *fieldNode {
 	return root
 }
 
-// typeFields is the tree of the JSON fields of type t, each with its Go type.
+// typeFields is the tree of the JSON fields of struct type t, each with its Go type: the
+// fields walkFields finds, with one subtree per struct type, shared wherever the type appears
+// (the fields of a container under containers, initContainers and ephemeralContainers).
 func typeFields(t reflect.Type) *fieldNode {
-	root := &fieldNode{}
-	walkFields(t, func(path string, t reflect.Type) {
-		root.insert(path).typ = t
+	b := &treeBuilder{done: map[reflect.Type]map[string]*fieldNode{}, expanding: map[reflect.Type]bool{}}
+	return &fieldNode{children: b.fields(deref(t))}
+}
+
+// treeBuilder builds the supported tree, as walkFields walks it.
+type treeBuilder struct {
+	done      map[reflect.Type]map[string]*fieldNode
+	expanding map[reflect.Type]bool
+}
+
+// fields returns the nodes of struct type t's fields; nil for a type nested inside itself,
+// which walkFields does not expand again.
+func (b *treeBuilder) fields(t reflect.Type) map[string]*fieldNode {
+	if c, ok := b.done[t]; ok {
+		return c
+	}
+	if b.expanding[t] {
+		return nil
+	}
+	b.expanding[t] = true
+	c := map[string]*fieldNode{}
+	structFields(t, func(name string, ft reflect.Type) {
+		n := &fieldNode{typ: ft}
+		c[name] = n
+		et := deref(ft)
+		for et.Kind() == reflect.Slice || et.Kind() == reflect.Array {
+			n.children = map[string]*fieldNode{"[]": {}}
+			n = n.children["[]"]
+			et = deref(et.Elem())
+		}
+		if et.Kind() == reflect.Struct && !hasOwnEncoding(et) {
+			n.children = b.fields(et)
+		}
 	})
-	return root
+	delete(b.expanding, t)
+	b.done[t] = c
+	return c
 }
 
 // fieldPaths returns the sorted JSON field paths of t in the notation of k8s_pod_fields.txt.

@@ -48,3 +48,35 @@ func TestSupportedFieldsAreKubernetesFields(t *testing.T) {
 		}
 	}
 }
+
+// The supported tree, whose struct subtrees are shared, holds exactly the paths walkFields
+// finds, each with its Go type.
+func TestSupportedTreeMatchesWalk(t *testing.T) {
+	want := map[string]reflect.Type{}
+	walkFields(reflect.TypeFor[Pod](), func(path string, typ reflect.Type) { want[path] = typ })
+	got := map[string]reflect.Type{}
+	var walk func(n *fieldNode, prefix string)
+	walk = func(n *fieldNode, prefix string) {
+		for name, c := range n.children {
+			p := prefix + name
+			if name == "[]" {
+				p = strings.TrimSuffix(prefix, ".") + "[]"
+				if c.typ != nil {
+					t.Errorf("%s has a type", p)
+				}
+			} else {
+				got[p] = c.typ
+			}
+			walk(c, p+".")
+		}
+	}
+	walk(supportedFields(), "")
+	if len(got) != len(want) {
+		t.Errorf("%d paths, walkFields has %d", len(got), len(want))
+	}
+	for p, typ := range want {
+		if got[p] != typ {
+			t.Errorf("%s: type %v, want %v", p, got[p], typ)
+		}
+	}
+}

@@ -58,6 +58,8 @@ type PodSpec struct {
 	PodHostSpec                   `json:",inline"`
 	// Resources are pod-level requests and limits (cpu, memory) shared by all containers.
 	Resources *ResourceRequirements `json:"resources,omitempty"`
+	// EphemeralContainers are only ever added to a running pod (see ephemeral.go).
+	EphemeralContainers []EphemeralContainer `json:"ephemeralContainers,omitempty"`
 }
 
 type PullPolicy string
@@ -305,6 +307,8 @@ type PodStatus struct {
 	QOSClass              PodQOSClass       `json:"qosClass,omitempty"`
 	InitContainerStatuses []ContainerStatus `json:"initContainerStatuses,omitempty"`
 	ContainerStatuses     []ContainerStatus `json:"containerStatuses,omitempty"`
+	// EphemeralContainerStatuses are sorted by name, like containerStatuses.
+	EphemeralContainerStatuses []ContainerStatus `json:"ephemeralContainerStatuses,omitempty"`
 }
 
 type ContainerStateWaiting struct {

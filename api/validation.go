@@ -19,14 +19,16 @@ import (
 // totalAnnotationSizeLimit is the API server's limit on the summed size of annotation keys and values.
 const totalAnnotationSizeLimit = 256 << 10
 
-// Validate checks a defaulted Pod like the Kubernetes API server does
-// (pkg/apis/core/validation), with Kubernetes' messages. It returns an *InvalidError or nil.
-// apiVersion and kind are Load's business: they are not part of a Pod's validation there either.
+// Validate checks a defaulted Pod like the Kubernetes API server does on create
+// (pkg/apis/core/validation ValidatePodCreate), with Kubernetes' messages. It returns an
+// *InvalidError or nil. apiVersion and kind are Load's business: they are not part of a Pod's
+// validation there either.
 func Validate(p *Pod) error {
 	errs := &InvalidError{}
 	errs.add(validateMeta(&p.Metadata, field.NewPath("metadata"))...)
 	errs.add(validateSpec(&p.Spec, field.NewPath("spec"))...)
 	errs.add(validateSecurity(p)...)
+	errs.add(forbidEphemeralOnCreate(p)...)
 	return errs.orNil()
 }
 
@@ -68,6 +70,7 @@ func validateSpec(s *PodSpec, fp *field.Path) field.ErrorList {
 	}
 	errs = append(errs, validateInitContainers(s.InitContainers, volumes, names, grace, fp.Child("initContainers"))...)
 	errs = append(errs, validateContainers(s.Containers, volumes, names, grace, fp.Child("containers"))...)
+	errs = append(errs, validateEphemeralContainers(s, volumes, names, fp.Child("ephemeralContainers"))...)
 	errs = append(errs, validateResources(s, fp)...)
 	switch s.RestartPolicy {
 	case RestartPolicyAlways, RestartPolicyOnFailure, RestartPolicyNever:
@@ -184,8 +187,15 @@ func validateContainers(containers []Container, volumes, names map[string]bool, 
 	return errs
 }
 
-// validateContainer holds the rules every kind of container shares.
+// validateContainer holds the rules regular and init containers share: validateContainerCommon
+// and the checks of their probes and hooks.
 func validateContainer(c *Container, volumes, names map[string]bool, grace int64, idx *field.Path) field.ErrorList {
+	return append(validateContainerCommon(c, volumes, names, idx), validateHandlers(c, grace, idx)...)
+}
+
+// validateContainerCommon holds the rules every kind of container shares, ephemeral ones too
+// (the API server's validateContainerCommon).
+func validateContainerCommon(c *Container, volumes, names map[string]bool, idx *field.Path) field.ErrorList {
 	errs := validateUniqueName(c.Name, idx.Child("name"), names)
 	if c.Image == "" {
 		errs = append(errs, field.Required(idx.Child("image"), ""))
@@ -212,16 +222,6 @@ func validateContainer(c *Container, volumes, names map[string]bool, grace int64
 	}
 	errs = append(errs, validatePorts(c.Ports, idx.Child("ports"))...)
 	errs = append(errs, validateVolumeMounts(c.VolumeMounts, volumes, idx.Child("volumeMounts"))...)
-	errs = append(errs, validateProbe(c.LivenessProbe, true, idx.Child("livenessProbe"))...)
-	errs = append(errs, validateProbe(c.ReadinessProbe, false, idx.Child("readinessProbe"))...)
-	errs = append(errs, validateProbe(c.StartupProbe, true, idx.Child("startupProbe"))...)
-	if c.ReadinessProbe != nil && c.ReadinessProbe.TerminationGracePeriodSeconds != nil {
-		errs = append(errs, field.Invalid(idx.Child("readinessProbe", "terminationGracePeriodSeconds"), *c.ReadinessProbe.TerminationGracePeriodSeconds, "must not be set for readinessProbes"))
-	}
-	if l := c.Lifecycle; l != nil {
-		errs = append(errs, validateLifecycleHandler(l.PostStart, grace, idx.Child("lifecycle", "postStart"))...)
-		errs = append(errs, validateLifecycleHandler(l.PreStop, grace, idx.Child("lifecycle", "preStop"))...)
-	}
 	switch c.TerminationMessagePolicy {
 	case TerminationMessageReadFile, TerminationMessageFallbackToLogsOnError:
 	case "":
@@ -234,6 +234,22 @@ func validateContainer(c *Container, volumes, names map[string]bool, grace int64
 	// be absolute.
 	if p := c.TerminationMessagePath; p != "" && !path.IsAbs(p) {
 		errs = append(errs, field.Invalid(idx.Child("terminationMessagePath"), p, "must be an absolute path"))
+	}
+	return errs
+}
+
+// validateHandlers checks the probes and lifecycle hooks of a container that may have them.
+func validateHandlers(c *Container, grace int64, idx *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	errs = append(errs, validateProbe(c.LivenessProbe, true, idx.Child("livenessProbe"))...)
+	errs = append(errs, validateProbe(c.ReadinessProbe, false, idx.Child("readinessProbe"))...)
+	errs = append(errs, validateProbe(c.StartupProbe, true, idx.Child("startupProbe"))...)
+	if c.ReadinessProbe != nil && c.ReadinessProbe.TerminationGracePeriodSeconds != nil {
+		errs = append(errs, field.Invalid(idx.Child("readinessProbe", "terminationGracePeriodSeconds"), *c.ReadinessProbe.TerminationGracePeriodSeconds, "must not be set for readinessProbes"))
+	}
+	if l := c.Lifecycle; l != nil {
+		errs = append(errs, validateLifecycleHandler(l.PostStart, grace, idx.Child("lifecycle", "postStart"))...)
+		errs = append(errs, validateLifecycleHandler(l.PreStop, grace, idx.Child("lifecycle", "preStop"))...)
 	}
 	return errs
 }

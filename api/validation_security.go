@@ -34,7 +34,7 @@ func validateSecurity(p *Pod) field.ErrorList {
 	for _, l := range []struct {
 		name string
 		list []Container
-	}{{"initContainers", spec.InitContainers}, {"containers", spec.Containers}} {
+	}{{"initContainers", spec.InitContainers}, {"containers", spec.Containers}, {"ephemeralContainers", ephemeralAsContainers(spec)}} {
 		for i := range l.list {
 			if sc := l.list[i].SecurityContext; sc != nil {
 				errs = append(errs, validateSecurityContext(sc, fp.Child(l.name).Index(i).Child("securityContext"), hostUsers)...)
@@ -241,7 +241,7 @@ func validateSecurityAnnotations(p *Pod) field.ErrorList {
 	var errs field.ErrorList
 	ap := field.NewPath("metadata", "annotations")
 	names := map[string]*Container{}
-	for _, list := range [][]Container{p.Spec.InitContainers, p.Spec.Containers} {
+	for _, list := range [][]Container{p.Spec.InitContainers, p.Spec.Containers, ephemeralAsContainers(&p.Spec)} {
 		for i := range list {
 			names[list[i].Name] = &list[i]
 		}
@@ -270,7 +270,7 @@ func validateSecurityAnnotations(p *Pod) field.ErrorList {
 	for _, l := range []struct {
 		name string
 		list []Container
-	}{{"initContainers", p.Spec.InitContainers}, {"containers", p.Spec.Containers}} {
+	}{{"initContainers", p.Spec.InitContainers}, {"containers", p.Spec.Containers}, {"ephemeralContainers", ephemeralAsContainers(&p.Spec)}} {
 		for i := range l.list {
 			c := &l.list[i]
 			cp := sp.Child(l.name).Index(i).Child("securityContext")
@@ -279,7 +279,10 @@ func validateSecurityAnnotations(p *Pod) field.ErrorList {
 					errs = append(errs, seccompAnnotationMatches(v, c.SecurityContext.SeccompProfile, cp.Child("seccompProfile"))...)
 				}
 			}
-			errs = append(errs, appArmorAnnotationMatches(p, c, cp.Child("appArmorProfile"))...)
+			// The AppArmor match is checked on create only, before any ephemeral container.
+			if l.name != "ephemeralContainers" {
+				errs = append(errs, appArmorAnnotationMatches(p, c, cp.Child("appArmorProfile"))...)
+			}
 		}
 	}
 	return errs

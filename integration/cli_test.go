@@ -139,13 +139,15 @@ func TestCLIExec(t *testing.T) {
 		}
 	})
 
-	t.Run("pty", func(t *testing.T) { testExecPTY(t, e) })
+	t.Run("pty", func(t *testing.T) { testPTYShell(t, e, []string{"exec", "-it", "ex", "-c", "b", "--", "sh"}, "") })
 }
 
-// testExecPTY runs `minipod exec -it` on a pseudo-terminal, as a person would in a terminal:
-// the prompt and the echo come from the container's shell, `stty size` follows the window, and
-// the shell's exit code is minipod's; the terminal is left as it was found.
-func testExecPTY(t *testing.T, e *env) {
+// testPTYShell runs a minipod command that gives a shell a terminal (`exec -it`, `debug -it`)
+// on a pseudo-terminal, as a person would in a terminal: the prompt and the echo come from the
+// container's shell, `stty size` follows the window, and the shell's exit code is minipod's;
+// the terminal is left as it was found. enter is typed until the prompt shows (an attach may
+// come after the shell printed it), "" to type nothing.
+func testPTYShell(t *testing.T, e *env, args []string, enter string) {
 	master, slavePath, err := console.NewPty()
 	if err != nil {
 		t.Fatal(err)
@@ -162,7 +164,7 @@ func testExecPTY(t *testing.T, e *env) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(binPath, e.argv([]string{"exec", "-it", "ex", "-c", "b", "--", "sh"})...)
+	cmd := exec.Command(binPath, e.argv(args)...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
 	// Its own session with the terminal as controlling terminal, so that a window change
 	// reaches it as SIGWINCH.
@@ -210,7 +212,7 @@ func testExecPTY(t *testing.T, e *env) {
 			}
 		}
 	}
-	expect("/ # ", 20*time.Second, "")
+	expect("/ # ", 20*time.Second, enter)
 	io.WriteString(master, "echo hel''lo-from-pty\r")
 	// The shell echoes what is typed (a terminal in raw mode does not), then runs it.
 	expect("echo hel''lo-from-pty\r\n", 10*time.Second, "")
@@ -225,10 +227,10 @@ func testExecPTY(t *testing.T, e *env) {
 	case <-waited:
 		waited <- nil
 	case <-time.After(15 * time.Second):
-		t.Fatalf("exec -it did not end after the shell exited; terminal:\n%q", output())
+		t.Fatalf("%s did not end after the shell exited; terminal:\n%q", args[0], output())
 	}
 	if code := cmd.ProcessState.ExitCode(); code != 3 {
-		t.Errorf("exec -it exit %d, want the shell's 3", code)
+		t.Errorf("%s exit %d, want the shell's 3", args[0], code)
 	}
 	expect("command terminated with exit code 3", 5*time.Second, "")
 	after, err := unix.IoctlGetTermios(int(slave.Fd()), unix.TCGETS)

@@ -118,6 +118,13 @@ func (d *describer) pod(p *api.Pod) {
 		d.containers("Init Containers", p.Spec.InitContainers, p.Status.InitContainerStatuses)
 	}
 	d.containers("Containers", p.Spec.Containers, p.Status.ContainerStatuses)
+	if len(p.Spec.EphemeralContainers) > 0 {
+		var ec []api.Container
+		for _, c := range p.Spec.EphemeralContainers {
+			ec = append(ec, c.Container)
+		}
+		d.containers("Ephemeral Containers", ec, p.Status.EphemeralContainerStatuses)
+	}
 	if len(p.Status.Conditions) > 0 {
 		w.write(0, "Conditions:\n  Type\tStatus\n")
 		for _, c := range p.Status.Conditions {

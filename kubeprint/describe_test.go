@@ -278,3 +278,57 @@ func TestDescribeProbe(t *testing.T) {
 		}
 	}
 }
+
+// Ephemeral containers come after the regular ones, in describeContainers' layout
+// (describePod: "Ephemeral Containers:").
+func TestDescribeEphemeral(t *testing.T) {
+	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	p := &api.Pod{
+		Metadata: api.ObjectMeta{Name: "web", Namespace: "default"},
+		Spec: api.PodSpec{
+			Containers: []api.Container{{Name: "app", Image: "busybox"}},
+			EphemeralContainers: []api.EphemeralContainer{{
+				Container:           api.Container{Name: "debugger-x2b4k", Image: "busybox:1.36", Command: []string{"sh"}, Stdin: true, TTY: true},
+				TargetContainerName: "app",
+			}},
+		},
+		Status: api.PodStatus{
+			Phase: api.PodRunning,
+			ContainerStatuses: []api.ContainerStatus{{Name: "app", Ready: true, Image: "busybox", ContainerID: "minipod://u-app-0",
+				State: api.ContainerState{Running: &api.ContainerStateRunning{StartedAt: tm("2026-11-30T11:58:00Z")}}}},
+			EphemeralContainerStatuses: []api.ContainerStatus{{Name: "debugger-x2b4k", Image: "docker.io/library/busybox:1.36", ImageID: "sha256:ccc",
+				ContainerID: "minipod://u-debugger-x2b4k-0",
+				State:       api.ContainerState{Terminated: &api.ContainerStateTerminated{ExitCode: 3, Reason: "Error", StartedAt: tm("2026-11-30T11:59:00Z"), FinishedAt: tm("2026-11-30T11:59:30Z")}}}},
+		},
+	}
+	var buf bytes.Buffer
+	if err := Describe(&buf, p, nil, DescribeOptions{Now: now, Location: time.UTC}); err != nil {
+		t.Fatal(err)
+	}
+	want := `Ephemeral Containers:
+  debugger-x2b4k:
+    Container ID:  minipod://u-debugger-x2b4k-0
+    Image:         busybox:1.36
+    Image ID:      sha256:ccc
+    Port:          <none>
+    Host Port:     <none>
+    Command:
+      sh
+    State:          Terminated
+      Reason:       Error
+      Exit Code:    3
+      Started:      Mon, 30 Nov 2026 11:59:00 +0000
+      Finished:     Mon, 30 Nov 2026 11:59:30 +0000
+    Ready:          False
+    Restart Count:  0
+    Environment:    <none>
+    Mounts:         <none>
+Volumes:`
+	out := buf.String()
+	if !strings.Contains(out, want) {
+		t.Errorf("describe:\n%s\nwant a section\n%s", out, want)
+	}
+	if strings.Index(out, "Containers:\n  app:") > strings.Index(out, "Ephemeral Containers:") {
+		t.Error("ephemeral containers before the regular ones")
+	}
+}

@@ -82,6 +82,13 @@ func (m *monitor) handle(c net.Conn) {
 	case monitorapi.OpSetMeta:
 		m.setMetadata(req.Labels, req.Annotations)
 		reply(c, &monitorapi.Reply{})
+	case monitorapi.OpAddEphemeralContainer:
+		pod, err := m.addEphemeral(req.EphemeralContainer)
+		if err != nil {
+			replyErr(c, err)
+			return
+		}
+		reply(c, &monitorapi.Reply{Pod: pod})
 	case monitorapi.OpReopenLog:
 		w, err := m.worker(req.Container)
 		if err == nil {
@@ -151,6 +158,9 @@ func (m *monitor) worker(name string) (*worker, error) {
 			return w, nil
 		}
 	}
+	if w := m.ephemeralWorker(name); w != nil {
+		return w, nil
+	}
 	return nil, monitorapi.Errorf(monitorapi.NotFound, "container %q not found in pod %s", name, m.pod.Metadata.Name)
 }
 
@@ -170,7 +180,7 @@ func (m *monitor) instances() []monitorapi.Container {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var out []monitorapi.Container
-	for _, w := range append(append([]*worker{}, m.inits...), m.regulars...) {
+	for _, w := range m.allWorkersLocked() {
 		if w.inst != nil {
 			st := w.inst.State()
 			out = append(out, monitorapi.Container{ID: st.ID, Name: st.Name, Attempt: st.Attempt, State: string(st.Status), LogPath: st.LogPath})

@@ -72,7 +72,7 @@ func (m *monitor) localStorageUsage() resources.LocalStorageUsage {
 	type running struct{ name, id string }
 	var rs []running
 	m.mu.Lock()
-	for _, w := range append(append([]*worker{}, m.inits...), m.regulars...) {
+	for _, w := range m.allWorkersLocked() {
 		if w.inst != nil {
 			rs = append(rs, running{w.c.Name, w.inst.ID()})
 		}

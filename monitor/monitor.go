@@ -59,6 +59,7 @@ type monitor struct {
 	inits    []*worker // init containers and sidecars, in spec order
 	regulars []*worker // regular containers, in spec order
 	byName   []*worker // regular containers by name: the kubelet's order of containerStatuses
+	eph      ephemerals
 
 	ctx    context.Context    // cancelled when the pod stops: ends pulls, waits and hooks
 	cancel context.CancelFunc //
@@ -226,6 +227,7 @@ func (m *monitor) run() error {
 	start := api.NewTime(time.Now())
 	m.pod.Status.StartTime = &start
 	m.pod.Status.QOSClass = api.GetPodQOS(&m.pod)
+	m.openEphemeralLocked()
 	m.updateLocked()
 	m.mu.Unlock()
 
@@ -272,6 +274,7 @@ func (m *monitor) run() error {
 	// its sidecars go too (computePodActions: KillPod when nothing is left to run).
 	m.stop(m.podGracePeriod(), false)
 	workers.Wait()
+	m.waitEphemeral()
 	<-m.sandboxDone
 
 	m.mu.Lock()
@@ -392,6 +395,7 @@ func (m *monitor) updateLocked() {
 	if len(st.InitContainerStatuses) == 0 {
 		st.InitContainerStatuses = nil
 	}
+	st.EphemeralContainerStatuses = m.ephemeralStatusesLocked()
 	if st.Reason != "SandboxFailed" {
 		computed := phase.Phase(&m.pod.Spec, st.InitContainerStatuses, st.ContainerStatuses, m.stopping, initialized)
 		if st.Phase == "" {

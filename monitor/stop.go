@@ -30,7 +30,7 @@ func (m *monitor) stop(grace time.Duration, deleting bool) {
 	}
 	m.updateLocked()
 	var kills []func()
-	for _, w := range append(append([]*worker{}, m.regulars...), m.inits...) {
+	for _, w := range m.allWorkersLocked() {
 		switch inst := w.inst; {
 		case inst != nil && !w.killing:
 			kills = append(kills, func() { w.kill(inst, "Stopping container "+w.c.Name, grace, true) })
@@ -70,7 +70,7 @@ func (m *monitor) shortenLocked(grace time.Duration, deleting bool) {
 	time.AfterFunc(grace, func() {
 		m.mu.Lock()
 		defer m.mu.Unlock()
-		for _, w := range append(append([]*worker{}, m.regulars...), m.inits...) {
+		for _, w := range m.allWorkersLocked() {
 			if w.inst != nil {
 				w.inst.Signal(unix.SIGKILL)
 			}

@@ -57,6 +57,7 @@ type worker struct {
 	probers    map[probe.Kind]*prober // kept across instances, like the kubelet's workers
 	user       *api.ContainerUser     // the identity of the last instance created
 
+	target    string                  // an ephemeral container's targetContainerName
 	imageVols map[string]*image.Image // the container's image volumes, pulled for this attempt (imagevolume.go)
 }
 
@@ -125,9 +126,10 @@ func (w *worker) run() {
 
 // shouldRestart applies the restart policy to an exit (pkg/kubelet/container/helpers.go
 // ShouldContainerBeRestarted): sidecars always restart, init containers until they succeed
-// unless the pod's policy is Never; nothing restarts once the pod terminates.
+// unless the pod's policy is Never, ephemeral containers never; nothing restarts once the pod
+// terminates.
 func (w *worker) shouldRestart(exitCode int32) bool {
-	if w.m.isStopping() {
+	if w.m.isStopping() || w.kind == ephemeral {
 		return false
 	}
 	if w.kind == sidecar {
@@ -232,6 +234,10 @@ func (w *worker) create(img *image.Image, attempt int32) (*container.Instance, e
 	if err != nil {
 		return nil, err
 	}
+	targetPIDNS, err := w.targetPIDNS()
+	if err != nil {
+		return nil, err
+	}
 	id := rec.ContainerID(w.c.Name, attempt)
 	paths := sandbox.InstancePaths(rec, id)
 	m.mu.Lock()
@@ -263,6 +269,8 @@ func (w *worker) create(img *image.Image, attempt int32) (*container.Instance, e
 				Sandbox:   m.sb.Spec(),
 				Volumes:   volumes,
 				Host:      host,
+
+				TargetPIDNS: targetPIDNS,
 			}
 			if w.c.TerminationMessagePath != "" {
 				// Like the kubelet: a file the container may write (whatever its user),

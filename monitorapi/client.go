@@ -145,6 +145,17 @@ func (c *Client) Containers(ctx context.Context) ([]Container, error) {
 	return rep.Containers, nil
 }
 
+// AddEphemeralContainer adds an ephemeral container, a Kubernetes v1 EphemeralContainer as
+// JSON, to the running pod, and returns the pod as updated. A container the API server would
+// refuse is an *Error of kind Invalid with its causes.
+func (c *Client) AddEphemeralContainer(ctx context.Context, ec json.RawMessage) (*api.Pod, error) {
+	rep, err := c.unary(ctx, &Request{Op: OpAddEphemeralContainer, EphemeralContainer: ec})
+	if err != nil {
+		return nil, err
+	}
+	return rep.Pod, nil
+}
+
 // Watch is an open watch stream.
 type Watch struct {
 	cn *conn

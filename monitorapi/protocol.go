@@ -3,7 +3,7 @@
 //
 // A connection carries one call. The client writes one JSON Request line; the monitor answers
 // with one JSON Reply line. Then, depending on the call:
-//   - status, stop, reopenLog, containers: nothing more;
+//   - status, stop, reopenLog, containers, addEphemeralContainer: nothing more;
 //   - watch: a stream of WatchEvent lines (the current status and the pod's past events first,
 //     then every change as it happens) until the monitor ends or the client hangs up;
 //   - exec, attach: frames in both directions (see Frame) until the process exits; the last
@@ -40,6 +40,9 @@ const (
 	OpReopenLog  = "reopenLog"   // reopen a container's log file (after an external rotation)
 	OpContainers = "containers"  // the container instances: one per attempt, exited ones kept
 	OpSetMeta    = "setMetadata" // replace the pod's labels and annotations (the API's pod updates)
+	// OpAddEphemeralContainer adds an ephemeral container to the running pod, as a write to
+	// the pods/ephemeralcontainers subresource does: the reply holds the updated pod.
+	OpAddEphemeralContainer = "addEphemeralContainer"
 )
 
 // Request is the first line of a call.
@@ -62,6 +65,9 @@ type Request struct {
 	// Labels and Annotations replace the pod's (setMetadata).
 	Labels      map[string]string `json:"labels,omitempty"`
 	Annotations map[string]string `json:"annotations,omitempty"`
+	// EphemeralContainer is a Kubernetes v1 EphemeralContainer in its JSON shape
+	// (addEphemeralContainer), decoded by the monitor with strict field validation.
+	EphemeralContainer json.RawMessage `json:"ephemeralContainer,omitempty"`
 }
 
 // TerminalSize is a terminal's size in characters.
@@ -106,6 +112,16 @@ const (
 // Error is a failed call.
 type Error struct {
 	Kind    string `json:"kind"`
+	Message string `json:"message"`
+	// Causes are the fields at fault of an Invalid request, like a Kubernetes Status's
+	// details.causes.
+	Causes []Cause `json:"causes,omitempty"`
+}
+
+// Cause is one field at fault: its path and what is wrong with it, e.g.
+// spec.ephemeralContainers[1].name and `Duplicate value: "debugger"`.
+type Cause struct {
+	Field   string `json:"field,omitempty"`
 	Message string `json:"message"`
 }
 

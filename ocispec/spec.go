@@ -71,6 +71,9 @@ type Input struct {
 	TerminationLog string
 	// Host is what the container's security settings and resources take from the host.
 	Host Host
+	// TargetPIDNS is the PID namespace of an ephemeral container's target container
+	// (/proc/<pid>/ns/pid), joined instead of a namespace of its own; empty for none.
+	TargetPIDNS string
 }
 
 // option applies one concern of the container to the spec.

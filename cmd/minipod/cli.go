@@ -111,7 +111,7 @@ func newRootCmd() *cobra.Command {
 	f.StringToStringVar(&g.reserved, "reserved", nil, "resources kept from pods, like the kubelet's --system-reserved (e.g. cpu=500m,memory=1Gi,ephemeral-storage=10Gi)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return badInput(err) })
 
-	root.AddCommand(newRunCmd(g), newGetCmd(g), newDescribeCmd(g), newLogsCmd(g), newExecCmd(g), newAttachCmd(g), newWaitCmd(g), newDeleteCmd(g), newImageCmd(g), newDaemonCmd(g), newMonitorCmd())
+	root.AddCommand(newRunCmd(g), newGetCmd(g), newDescribeCmd(g), newLogsCmd(g), newExecCmd(g), newAttachCmd(g), newDebugCmd(g), newWaitCmd(g), newDeleteCmd(g), newImageCmd(g), newDaemonCmd(g), newMonitorCmd())
 	return root
 }
 

@@ -148,7 +148,11 @@ func containerNames(g *globalFlags, cmd *cobra.Command, podArg, toComplete strin
 		return nil
 	}
 	var out []string
-	for _, c := range append(append([]api.Container{}, rec.Pod.Spec.Containers...), rec.Pod.Spec.InitContainers...) {
+	all := append(append([]api.Container{}, rec.Pod.Spec.Containers...), rec.Pod.Spec.InitContainers...)
+	for _, ec := range rec.Pod.Spec.EphemeralContainers {
+		all = append(all, ec.Container)
+	}
+	for _, c := range all {
 		if strings.HasPrefix(c.Name, toComplete) {
 			out = append(out, c.Name)
 		}

@@ -168,6 +168,9 @@ func runLogs(cfg state.Config, ns, name string, o logsOptions, since time.Time) 
 		for _, c := range append(append([]api.Container{}, p.Spec.InitContainers...), p.Spec.Containers...) {
 			containers = append(containers, c.Name)
 		}
+		for _, c := range p.Spec.EphemeralContainers {
+			containers = append(containers, c.Name)
+		}
 	} else {
 		c, defaulted, err := findContainer(p, o.container)
 		if err != nil {
@@ -334,8 +337,8 @@ func attemptState(cs *api.ContainerStatus, n int32) (created, over bool) {
 
 // willRestart reports whether a container will run again, by the kubelet's rules: not once the
 // pod is being deleted or has ended; a terminated container by its restart policy (a sidecar
-// always; an init container on failure unless the pod's policy is Never; a regular container
-// by the pod's policy, Always by default).
+// always; an init container on failure unless the pod's policy is Never; an ephemeral one
+// never; a regular container by the pod's policy, Always by default).
 func willRestart(p *api.Pod, name string) bool {
 	if p.Metadata.DeletionTimestamp != nil || p.Status.Phase == api.PodSucceeded || p.Status.Phase == api.PodFailed {
 		return false
@@ -347,6 +350,11 @@ func willRestart(p *api.Pod, name string) bool {
 	policy := p.Spec.RestartPolicy
 	if policy == "" {
 		policy = api.RestartPolicyAlways
+	}
+	for _, c := range p.Spec.EphemeralContainers {
+		if c.Name == name {
+			policy = api.RestartPolicyNever // never restarted
+		}
 	}
 	for i := range p.Spec.InitContainers {
 		if c := &p.Spec.InitContainers[i]; c.Name == name {

@@ -280,12 +280,15 @@ func waitMonitorExit(ctx context.Context, dir string) pods.MonitorState {
 // defaultContainerAnnotation names the container kubectl picks when none is named.
 const defaultContainerAnnotation = "kubectl.kubernetes.io/default-container"
 
-// findContainer returns the container of p named name (regular or init), or, when name is
+// findContainer returns the container of p named name (regular, init or ephemeral), or, when name is
 // empty, the one kubectl picks: the default-container annotation's, else the first regular
 // one. defaulted is set when a pod with several containers had one picked for the user, who
 // is then told which (kubectl's "Defaulted container" message).
 func findContainer(p *api.Pod, name string) (c *api.Container, defaulted bool, err error) {
 	all := append(append([]api.Container{}, p.Spec.Containers...), p.Spec.InitContainers...)
+	for _, ec := range p.Spec.EphemeralContainers {
+		all = append(all, ec.Container)
+	}
 	lookup := func(n string) *api.Container {
 		for i := range all {
 			if all[i].Name == n {
@@ -321,12 +324,15 @@ func allContainerNames(p *api.Pod) string {
 	for _, c := range p.Spec.Containers {
 		names = append(names, c.Name)
 	}
+	for _, c := range p.Spec.EphemeralContainers {
+		names = append(names, c.Name+" (ephem)")
+	}
 	return strings.Join(names, ", ")
 }
 
-// containerStatus returns the status of the named container, regular or init.
+// containerStatus returns the status of the named container, regular, init or ephemeral.
 func containerStatus(p *api.Pod, name string) *api.ContainerStatus {
-	for _, list := range [][]api.ContainerStatus{p.Status.ContainerStatuses, p.Status.InitContainerStatuses} {
+	for _, list := range [][]api.ContainerStatus{p.Status.ContainerStatuses, p.Status.InitContainerStatuses, p.Status.EphemeralContainerStatuses} {
 		for i := range list {
 			if list[i].Name == name {
 				return &list[i]

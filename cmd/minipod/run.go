@@ -180,7 +180,8 @@ func (p *printer) status(pod *api.Pod) {
 			}
 		}
 	}
-	for _, cs := range append(append([]api.ContainerStatus{}, pod.Status.InitContainerStatuses...), pod.Status.ContainerStatuses...) {
+	all := append(append([]api.ContainerStatus{}, pod.Status.InitContainerStatuses...), pod.Status.ContainerStatuses...)
+	for _, cs := range append(all, pod.Status.EphemeralContainerStatuses...) {
 		s := describeState(cs.State)
 		if cs.RestartCount > 0 {
 			s += fmt.Sprintf(" [restarts %d]", cs.RestartCount)
