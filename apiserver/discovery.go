@@ -46,6 +46,7 @@ var v1Resources = []apiResource{
 		shortNames: []string{"po"}, categories: []string{"all"},
 		subresources: []apiSubresource{
 			{"attach", "PodAttachOptions", []string{"create", "get"}},
+			{"ephemeralcontainers", "Pod", []string{"get", "patch", "update"}},
 			{"exec", "PodExecOptions", []string{"create", "get"}},
 			{"log", "Pod", []string{"get"}},
 			{"portforward", "PodPortForwardOptions", []string{"create", "get"}},

@@ -114,11 +114,16 @@ func logContainer(p *api.Pod, name string) (string, error) {
 			return name, nil
 		}
 	}
+	for _, c := range p.Spec.EphemeralContainers {
+		if c.Name == name {
+			return name, nil
+		}
+	}
 	return "", errBadRequest(fmt.Sprintf("container %s is not valid for pod %s", name, p.Metadata.Name))
 }
 
 func containerStatus(p *api.Pod, name string) *api.ContainerStatus {
-	for _, list := range [][]api.ContainerStatus{p.Status.ContainerStatuses, p.Status.InitContainerStatuses} {
+	for _, list := range [][]api.ContainerStatus{p.Status.ContainerStatuses, p.Status.InitContainerStatuses, p.Status.EphemeralContainerStatuses} {
 		for i := range list {
 			if list[i].Name == name {
 				return &list[i]

@@ -109,7 +109,7 @@ func requestInfo(r *http.Request) (verb, resource, subresource string) {
 		resource = "other"
 	}
 	switch subresource {
-	case "", "status", "log", "exec", "attach", "portforward":
+	case "", "status", "log", "exec", "attach", "portforward", "ephemeralcontainers":
 	default:
 		subresource = "other"
 	}

@@ -173,7 +173,9 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /api/v1/namespaces/{ns}/pods/{name}/attach", s.podAttach)
 	m.HandleFunc("GET /api/v1/namespaces/{ns}/pods/{name}/portforward", s.podPortForward)
 	m.HandleFunc("POST /api/v1/namespaces/{ns}/pods/{name}/portforward", s.podPortForward)
-	// pods/ephemeralcontainers (kubectl debug) waits for ephemeral containers in the monitor.
+	m.HandleFunc("GET /api/v1/namespaces/{ns}/pods/{name}/ephemeralcontainers", s.getPod)
+	m.HandleFunc("PATCH /api/v1/namespaces/{ns}/pods/{name}/ephemeralcontainers", s.patchEphemeral)
+	m.HandleFunc("PUT /api/v1/namespaces/{ns}/pods/{name}/ephemeralcontainers", s.putEphemeral)
 
 	m.HandleFunc("GET /api/v1/events", s.listEvents)
 	m.HandleFunc("GET /api/v1/namespaces/{ns}/events", s.listEvents)

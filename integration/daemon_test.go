@@ -258,6 +258,31 @@ func TestDaemonKubectl(t *testing.T) {
 		}
 	})
 
+	t.Run("debug", func(t *testing.T) {
+		// kubectl debug adds an ephemeral container (a strategic merge patch of
+		// pods/ephemeralcontainers), waits for it to run and attaches to it.
+		// kubectl takes only a reference for an image: the busybox root filesystem, imported.
+		e.mustExec(t, "image", "import", rootfsDir, "localhost/debug-tools:1")
+		res := d.kubectlIn(t, "hello\n", "debug", "-i", "demo", "--image=localhost/debug-tools:1", "-c", "dbg", "--",
+			"sh", "-c", "read x; echo got $x; wget -q -O- http://127.0.0.1:8080/")
+		if res.code != 0 || !strings.Contains(res.stdout, "got hello") || !strings.Contains(res.stdout, "hello-through-port-forward") {
+			t.Errorf("debug -i: exit %d, %q %q", res.code, res.stdout, res.stderr)
+		}
+		out := d.mustKubectl(t, "get", "pod", "demo", "-o", "jsonpath={.spec.ephemeralContainers[0].name} {.status.ephemeralContainerStatuses[0].state.terminated.exitCode}")
+		if out != "dbg 0" {
+			t.Errorf("the ephemeral container and its status: %q", out)
+		}
+		if out := d.mustKubectl(t, "logs", "demo", "-c", "dbg"); !strings.Contains(out, "got hello") {
+			t.Errorf("logs of the ephemeral container: %q", out)
+		}
+		// Existing ephemeral containers may not change.
+		res = d.kubectl(t, "patch", "pod", "demo", "--subresource=ephemeralcontainers", "--type=json",
+			"-p", `[{"op":"replace","path":"/spec/ephemeralContainers/0/image","value":"other"}]`)
+		if res.code == 0 || !strings.Contains(res.stderr, `spec.ephemeralContainers: Forbidden: existing ephemeral containers "dbg" may not be changed`) {
+			t.Errorf("changing an ephemeral container: exit %d, %q", res.code, res.stderr)
+		}
+	})
+
 	t.Run("health and metrics", func(t *testing.T) {
 		if out := d.mustKubectl(t, "get", "--raw", "/readyz"); out != "ok" {
 			t.Errorf("/readyz: %q", out)
