@@ -180,6 +180,10 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, exec bool) {
 		code, err = mc.Exec(ctx, req, stdio)
 	} else {
 		code, err = mc.Attach(ctx, req, stdio)
+		// The kubelet reports an attach that ends as a success, whatever the container's exit
+		// code (pkg/kubelet/cri/streaming/remotecommand/attach.go ServeAttach: only exec maps
+		// an exit code to NonZeroExitCode): kubectl attach and debug -it exit 0.
+		code = 0
 	}
 	st := metav1.Status{TypeMeta: metav1.TypeMeta{}, Status: metav1.StatusSuccess}
 	switch {

@@ -275,6 +275,8 @@ func TestDaemonKubectl(t *testing.T) {
 		if out := d.mustKubectl(t, "logs", "demo", "-c", "dbg"); !strings.Contains(out, "got hello") {
 			t.Errorf("logs of the ephemeral container: %q", out)
 		}
+		// debug -it: a shell on a terminal in a new ephemeral container.
+		testKubectlPTY(t, d, "\r", 0, "debug", "-it", "demo", "--image=localhost/debug-tools:1", "-c", "dbg2", "--", "sh")
 		// Existing ephemeral containers may not change.
 		res = d.kubectl(t, "patch", "pod", "demo", "--subresource=ephemeralcontainers", "--type=json",
 			"-p", `[{"op":"replace","path":"/spec/ephemeralContainers/0/image","value":"other"}]`)
@@ -351,6 +353,14 @@ func assertNoDir(t testing.TB, dir string) {
 // testKubectlExecPTY runs `kubectl exec -it` on a pseudo-terminal: the container's shell
 // prompts and echoes, `stty size` is the window's, and the shell's exit code is kubectl's.
 func testKubectlExecPTY(t *testing.T, d *daemon) {
+	testKubectlPTY(t, d, "", 7, "exec", "-it", "demo", "-c", "web", "--", "sh")
+}
+
+// testKubectlPTY runs a kubectl command whose end is a shell on a pseudo-terminal (exec -it,
+// debug -it): it prompts and echoes, `stty size` is the window's, and the shell's exit code is
+// kubectl's for exec (want; an attach ends in success, as with the kubelet). enter is typed
+// until the first prompt shows (an attach misses the prompt the shell printed before it).
+func testKubectlPTY(t *testing.T, d *daemon, enter string, want int, args ...string) {
 	master, slavePath, err := console.NewPty()
 	if err != nil {
 		t.Fatal(err)
@@ -363,7 +373,7 @@ func testKubectlExecPTY(t *testing.T, d *daemon) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(kubectl(t), "--kubeconfig="+d.kubeconfig, "exec", "-it", "demo", "-c", "web", "--", "sh")
+	cmd := exec.Command(kubectl(t), append([]string{"--kubeconfig=" + d.kubeconfig}, args...)...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
 	if err := cmd.Start(); err != nil {
@@ -408,7 +418,7 @@ func testKubectlExecPTY(t *testing.T, d *daemon) {
 			}
 		}
 	}
-	expect("/ # ", 30*time.Second, "")
+	expect("/ # ", 30*time.Second, enter)
 	io.WriteString(master, "echo hel''lo-from-kubectl\r")
 	expect("\r\nhello-from-kubectl\r\n", 10*time.Second, "")
 	expect("\r\n33 91\r\n", 10*time.Second, "stty size\r")
@@ -417,10 +427,10 @@ func testKubectlExecPTY(t *testing.T, d *daemon) {
 	case <-waited:
 		waited <- nil
 	case <-time.After(20 * time.Second):
-		t.Fatalf("exec -it did not end after the shell exited; terminal:\n%q", output())
+		t.Fatalf("%s did not end after the shell exited; terminal:\n%q", args[0], output())
 	}
-	if code := cmd.ProcessState.ExitCode(); code != 7 {
-		t.Errorf("exec -it exit %d, want the shell's 7; terminal:\n%q", code, output())
+	if code := cmd.ProcessState.ExitCode(); code != want || strings.Contains(output(), "falling back to streaming logs") {
+		t.Errorf("%s -it exit %d, want %d; terminal:\n%q", args[0], code, want, output())
 	}
 }
 
