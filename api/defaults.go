@@ -38,6 +38,7 @@ func SetDefaults(p *Pod) {
 	setHostDefaults(&p.Spec)
 	setVolumeDefaults(&p.Spec)
 	setResourceDefaults(p)
+	setConfigDefaults(&p.Spec)
 }
 
 // setContainerDefaults is SetDefaults_Container, SetDefaults_ContainerPort, SetDefaults_Probe

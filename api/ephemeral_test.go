@@ -84,7 +84,7 @@ func TestDecodeEphemeralContainer(t *testing.T) {
 	}
 	for _, tc := range []struct{ in, want string }{
 		{`{"name":"d","image":"busybox","imag":"x"}`, `spec.ephemeralContainers[2].imag: unknown field "imag" (not a Kubernetes Pod field)`},
-		{`{"name":"d","image":"busybox","envFrom":[{"configMapRef":{"name":"x"}}]}`, "spec.ephemeralContainers[2].envFrom: not supported yet"},
+		{`{"name":"d","image":"busybox","volumeDevices":[{"name":"v","devicePath":"/dev/x"}]}`, "spec.ephemeralContainers[2].volumeDevices: not supported yet"},
 		{`{"name":"d","image":"busybox","stdin":"yes"}`, "spec.ephemeralContainers[2].stdin: Invalid value"},
 		{`["d"]`, "spec.ephemeralContainers[2]: Invalid value"},
 		{`{"name":"d"} {}`, "spec.ephemeralContainers[2]: more than one JSON value"},

@@ -83,10 +83,22 @@ func LoadLenient(data []byte, ignoreUnknown bool) (*Pod, []string, error) {
 		return nil, nil, err
 	}
 	errs := &InvalidError{}
-	errs.add(checkTypeMeta(obj)...)
+	errs.add(checkTypeMeta(obj, []string{"Pod"})...)
 	if len(errs.Errs) > 0 {
 		return nil, nil, errs // not a Pod: its fields would only add noise
 	}
+	return loadPodLenient(obj, ignoreUnknown)
+}
+
+// loadPod decodes a Pod whose type meta is checked.
+func loadPod(obj map[string]any) (*Pod, error) {
+	p, _, err := loadPodLenient(obj, false)
+	return p, err
+}
+
+// loadPodLenient is loadPod; with ignoreUnknown, unknown fields are dropped and returned.
+func loadPodLenient(obj map[string]any, ignoreUnknown bool) (*Pod, []string, error) {
+	errs := &InvalidError{}
 	c := &fieldChecker{ignoreUnknown: ignoreUnknown}
 	c.checkObject(obj, knownFields(), supportedFields(), nil, "")
 	errs.Errs = append(errs.Errs, c.errs...)
@@ -96,22 +108,14 @@ func LoadLenient(data []byte, ignoreUnknown bool) (*Pod, []string, error) {
 		return nil, nil, errs
 	}
 
-	// Only supported, well-typed fields remain, so strict decoding fails only on a bug here.
-	b, err := json.Marshal(obj)
-	if err != nil {
-		return nil, nil, invalidInput("re-encoding manifest: %v", err)
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
 	p := &Pod{}
-	if err := dec.Decode(p); err != nil {
-		return nil, nil, invalidInput("decoding manifest: %v", err)
+	if err := strictDecode(obj, p); err != nil {
+		return nil, nil, err
 	}
 	// Server-set output fields, which the API server ignores on create too.
 	p.Status = PodStatus{}
 	p.Metadata.DeletionTimestamp = nil
 	p.Metadata.DeletionGracePeriodSeconds = nil
-	p.Metadata.ResourceVersion = ""
 
 	SetDefaults(p)
 	if err := Validate(p); err != nil {
@@ -123,19 +127,58 @@ func LoadLenient(data []byte, ignoreUnknown bool) (*Pod, []string, error) {
 	return p, c.unknown, nil
 }
 
-// parseDocument converts YAML or JSON to a generic JSON object, with numbers as json.Number so
-// that integers keep their exact value and type checks can tell 1 from 1.5.
+// strictDecode decodes a checked generic object into v. Only supported, well-typed fields
+// remain, so it fails only on a bug here.
+func strictDecode(obj map[string]any, v any) error {
+	b, err := json.Marshal(obj)
+	if err != nil {
+		return invalidInput("re-encoding manifest: %v", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return invalidInput("decoding manifest: %v", err)
+	}
+	return nil
+}
+
+// parseDocument converts YAML or JSON holding exactly one object to a generic JSON object
+// (see decodeObject).
 func parseDocument(data []byte) (map[string]any, error) {
-	if len(bytes.TrimSpace(data)) == 0 {
+	docs, err := splitDocuments(data)
+	if err != nil {
+		return nil, err
+	}
+	switch len(docs) {
+	case 0:
 		return nil, invalidInput("empty manifest: expected a Pod")
+	case 1:
+	default:
+		return nil, invalidInput("more than one YAML document: a manifest holds exactly one Pod")
+	}
+	v, err := decodeDocument(docs[0])
+	if err != nil {
+		return nil, err
+	}
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return nil, invalidInput("manifest is %s, expected a Pod object", describe(v))
+	}
+	return obj, nil
+}
+
+// splitDocuments splits YAML (or JSON) into its documents, as JSON, leaving out empty ones.
+func splitDocuments(data []byte) ([][]byte, error) {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, nil
 	}
 	// kubectl's document splitter, so "---" means what it means to kubectl.
 	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
-	var doc []byte
-	for n := 0; ; {
+	var docs [][]byte
+	for {
 		d, err := r.Read()
 		if errors.Is(err, io.EOF) {
-			break
+			return docs, nil
 		}
 		if err != nil {
 			return nil, invalidInput("%v", err)
@@ -148,30 +191,29 @@ func parseDocument(data []byte) (map[string]any, error) {
 		if string(bytes.TrimSpace(j)) == "null" {
 			continue // only comments, or an empty document between "---" lines
 		}
-		if n++; n > 1 {
-			return nil, invalidInput("more than one YAML document: a manifest holds exactly one Pod")
-		}
-		doc = j
+		docs = append(docs, j)
 	}
-	if doc == nil {
-		return nil, invalidInput("empty manifest: expected a Pod")
-	}
+}
+
+// decodeDocument decodes one JSON document to a generic value, with numbers as json.Number
+// so that integers keep their exact value and type checks can tell 1 from 1.5.
+func decodeDocument(doc []byte) (any, error) {
 	dec := json.NewDecoder(bytes.NewReader(doc))
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
 		return nil, invalidInput("%v", err)
 	}
-	obj, ok := v.(map[string]any)
-	if !ok {
-		return nil, invalidInput("manifest is %s, expected a Pod object", describe(v))
-	}
-	return obj, nil
+	return v, nil
 }
 
-func checkTypeMeta(obj map[string]any) field.ErrorList {
+// checkTypeMeta checks that obj is a v1 object of one of the kinds.
+func checkTypeMeta(obj map[string]any, kinds []string) field.ErrorList {
 	var errs field.ErrorList
-	for _, f := range []struct{ name, want string }{{"apiVersion", "v1"}, {"kind", "Pod"}} {
+	for _, f := range []struct {
+		name string
+		want []string
+	}{{"apiVersion", []string{"v1"}}, {"kind", kinds}} {
 		p := field.NewPath(f.name)
 		switch v, ok := obj[f.name].(string); {
 		case obj[f.name] == nil:
@@ -180,8 +222,8 @@ func checkTypeMeta(obj map[string]any) field.ErrorList {
 			errs = append(errs, typeError(p, obj[f.name], "a string"))
 		case v == "":
 			errs = append(errs, field.Required(p, ""))
-		case v != f.want:
-			errs = append(errs, field.NotSupported(p, v, []string{f.want}))
+		case !slices.Contains(f.want, v):
+			errs = append(errs, field.NotSupported(p, v, f.want))
 		}
 	}
 	return errs
@@ -262,6 +304,9 @@ func (c *fieldChecker) checkValue(v any, known, supported *fieldNode, path *fiel
 		c.typeErrs = true
 		return false
 	}
+	if typ != nil && hasOwnEncoding(deref(typ)) {
+		return true // decoded whole by its own method (Quantity, UnprovidedSource, ...)
+	}
 	switch v := v.(type) {
 	case map[string]any:
 		if len(known.children) > 0 {
@@ -294,7 +339,11 @@ func checkType(v any, t reflect.Type, path *field.Path) *field.Error {
 			err = reflect.New(t).Interface().(json.Unmarshaler).UnmarshalJSON(b)
 		}
 		if err != nil {
-			return field.Invalid(path, shortValue(v), err.Error())
+			bad := shortValue(v)
+			if t == reflect.TypeFor[Bytes]() {
+				bad = "<secret contents redacted>" // binary data is not echoed
+			}
+			return field.Invalid(path, bad, err.Error())
 		}
 		return nil
 	}

@@ -274,7 +274,7 @@ spec:
 		"    Image: c",
 		"  contaners: []",
 		"  resourceClaims: [{name: x}]",
-		"  volumes: [{name: cm, configMap: {name: x}}]",
+		"  volumes: [{name: cm, nfs: {server: x, path: /x}}]",
 		"extra: 1",
 	), want: []string{
 		`extra: unknown field "extra" (not a Kubernetes Pod field)`,
@@ -283,7 +283,7 @@ spec:
 		`spec.containers[1].Image: unknown field "Image"`,
 		`spec.contaners: unknown field "contaners"`,
 		`spec.resourceClaims: not supported yet`,
-		`spec.volumes[0].configMap: not supported yet`,
+		`spec.volumes[0].nfs: not supported yet`,
 		`spec.volumes[0]: Required value: must specify a volume type`,
 	}},
 	{name: "unsupported metadata", in: strings.Replace(pod(), "  name: web\n", "  name: web\n  generateName: web-\n  ownerReferences: [{name: x}]\n", 1),

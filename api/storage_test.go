@@ -177,8 +177,8 @@ func TestLoadPersistentVolumeClaim(t *testing.T) {
 			`spec.specs: unknown field "specs" (not a Kubernetes PersistentVolumeClaim field)`,
 			"spec.volumeName: not supported yet",
 		}},
-		{name: "not a claim", in: "apiVersion: v1\nkind: Pod\nmetadata: {name: data}\n", want: []string{
-			`kind: Unsupported value: "Pod": supported values: "PersistentVolumeClaim"`,
+		{name: "a volume, not a claim", in: "apiVersion: v1\nkind: PersistentVolume\nmetadata: {name: data}\n", want: []string{
+			`kind: Unsupported value: "PersistentVolume": supported values: "ConfigMap", "PersistentVolumeClaim", "Pod", "Secret"`,
 		}},
 		{name: "ill-typed", in: head + "spec:\n  accessModes: ReadWriteOnce\n", want: []string{
 			"spec.accessModes: Invalid value",
@@ -186,13 +186,30 @@ func TestLoadPersistentVolumeClaim(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := LoadPersistentVolumeClaim([]byte(tc.in))
+			c, err := loadClaim(t, []byte(tc.in))
 			checkErrors(t, err, tc.want)
 			if err == nil && tc.check != nil {
 				tc.check(t, c)
 			}
 		})
 	}
+}
+
+// loadClaim loads a manifest of one PersistentVolumeClaim through the multi-document loader.
+func loadClaim(t *testing.T, data []byte) (*PersistentVolumeClaim, error) {
+	t.Helper()
+	objs, err := LoadObjects(data)
+	if err != nil {
+		return nil, err
+	}
+	if len(objs) != 1 {
+		t.Fatalf("%d objects", len(objs))
+	}
+	c, ok := objs[0].(*PersistentVolumeClaim)
+	if !ok {
+		t.Fatalf("loaded a %s", objs[0].GetKind())
+	}
+	return c, nil
 }
 
 // The docs' claims load (integration/testdata/k8s-examples, copied from the Kubernetes
@@ -203,7 +220,7 @@ func TestLoadDocsClaims(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c, err := LoadPersistentVolumeClaim(b)
+		c, err := loadClaim(t, b)
 		if err != nil {
 			t.Fatalf("%s: %v", file, err)
 		}

@@ -58,6 +58,8 @@ type PodSpec struct {
 	PodHostSpec                   `json:",inline"`
 	// Resources are pod-level requests and limits (cpu, memory) shared by all containers.
 	Resources *ResourceRequirements `json:"resources,omitempty"`
+	// ImagePullSecrets name the Secrets holding the credentials for the pod's images.
+	ImagePullSecrets []LocalObjectReference `json:"imagePullSecrets,omitempty"`
 	// EphemeralContainers are only ever added to a running pod (see ephemeral.go).
 	EphemeralContainers []EphemeralContainer `json:"ephemeralContainers,omitempty"`
 }
@@ -90,6 +92,7 @@ type Container struct {
 	WorkingDir               string                   `json:"workingDir,omitempty"`
 	Ports                    []ContainerPort          `json:"ports,omitempty"`
 	Env                      []EnvVar                 `json:"env,omitempty"`
+	EnvFrom                  []EnvFromSource          `json:"envFrom,omitempty"`
 	RestartPolicy            *ContainerRestartPolicy  `json:"restartPolicy,omitempty"`
 	Resources                ResourceRequirements     `json:"resources,omitempty"`
 	ResizePolicy             []ContainerResizePolicy  `json:"resizePolicy,omitempty"`
@@ -199,8 +202,9 @@ type Lifecycle struct {
 }
 
 type EnvVar struct {
-	Name  string `json:"name"`
-	Value string `json:"value,omitempty"`
+	Name      string        `json:"name"`
+	Value     string        `json:"value,omitempty"`
+	ValueFrom *EnvVarSource `json:"valueFrom,omitempty"`
 }
 
 type VolumeMount struct {
@@ -214,6 +218,11 @@ type Volume struct {
 	Name     string                `json:"name"`
 	HostPath *HostPathVolumeSource `json:"hostPath,omitempty"`
 	EmptyDir *EmptyDirVolumeSource `json:"emptyDir,omitempty"`
+	// The volumes of configuration: see types_config.go.
+	Secret      *SecretVolumeSource      `json:"secret,omitempty"`
+	ConfigMap   *ConfigMapVolumeSource   `json:"configMap,omitempty"`
+	DownwardAPI *DownwardAPIVolumeSource `json:"downwardAPI,omitempty"`
+	Projected   *ProjectedVolumeSource   `json:"projected,omitempty"`
 	// Storage sources: types_storage.go.
 	PersistentVolumeClaim *PersistentVolumeClaimVolumeSource `json:"persistentVolumeClaim,omitempty"`
 	Image                 *ImageVolumeSource                 `json:"image,omitempty"`

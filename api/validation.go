@@ -90,6 +90,7 @@ func validateSpec(s *PodSpec, fp *field.Path) field.ErrorList {
 		errs = append(errs, invalidEach(fp.Child("hostname"), s.Hostname, validation.IsDNS1123Label(s.Hostname))...)
 	}
 	errs = append(errs, validateHostSpec(s, fp)...)
+	errs = append(errs, validatePodConfig(s, fp)...)
 	return errs
 }
 
@@ -130,7 +131,9 @@ func validateVolumes(volumes []Volume, fp *field.Path) (map[string]bool, field.E
 				}
 			}
 		}
-		var serrs field.ErrorList
+		var cerrs, serrs field.ErrorList
+		sources, cerrs = validateConfigVolumeSources(&v, idx, sources)
+		errs = append(errs, cerrs...)
 		sources, serrs = validateStorageSources(&v, idx, sources)
 		errs = append(errs, serrs...)
 		if sources == 0 {

@@ -218,7 +218,7 @@ func (s *Server) setMetadata(p *api.Pod, labels, annotations map[string]string) 
 	dir := s.cfg.PodDir(p.Metadata.Namespace, p.Metadata.Name)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	err := monitorapi.NewClient(dir).SetMetadata(ctx, labels, annotations)
+	_, err := monitorapi.NewClient(dir).SetMetadata(ctx, monitorapi.Metadata{Labels: labels, Annotations: annotations})
 	if err == nil || !monitorapi.IsKind(err, monitorapi.Unavailable) {
 		if err != nil {
 			return fromMonitor(err, p.Metadata.Name)

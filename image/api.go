@@ -44,6 +44,9 @@ type Progress struct {
 type PullOptions struct {
 	// Progress, if set, receives progress events; it must not block for long.
 	Progress func(Progress)
+	// Keyring holds the credentials of the pod's image pull secrets, tried before the
+	// host's (see pullWithKeyring).
+	Keyring *Keyring
 }
 
 // Summary is one row of `minipod image ls`.
@@ -102,7 +105,10 @@ func (s *Store) Pull(ctx context.Context, ref string, opts PullOptions) (*Image,
 	}
 	progress := serialProgress(opts.Progress)
 	img, err := s.reg.share(ctx, canonical(r), func(ctx context.Context) (*Image, error) {
-		return s.pullRemote(ctx, r, progress)
+		if !opts.Keyring.Empty() {
+			return s.pullWithKeyring(ctx, r, progress, opts.Keyring)
+		}
+		return s.pullRemote(ctx, r, progress, nil)
 	})
 	if err != nil {
 		return nil, withRef(ref, err)

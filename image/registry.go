@@ -200,10 +200,12 @@ func (authFileKeychain) Resolve(target authn.Resource) (authn.Authenticator, err
 // puller returns a Puller for the registry of repo with the credentials in force now. Pullers
 // are kept, so a warm pull reuses the connection and token (one manifest request); keying by
 // credentials means a `docker login` after a failure takes effect on the next attempt.
-func (s *Store) puller(repo name.Repository) (*remote.Puller, error) {
-	auth, err := keychain.Resolve(repo)
-	if err != nil {
-		return nil, fmt.Errorf("credentials for %s: %w", repo.RegistryStr(), err)
+func (s *Store) puller(repo name.Repository, auth authn.Authenticator) (*remote.Puller, error) {
+	if auth == nil {
+		var err error
+		if auth, err = keychain.Resolve(repo); err != nil {
+			return nil, fmt.Errorf("credentials for %s: %w", repo.RegistryStr(), err)
+		}
 	}
 	cfg, err := auth.Authorization()
 	if err != nil {
@@ -369,12 +371,12 @@ func serialProgress(fn func(Progress)) func(Progress) {
 }
 
 // pullRemote is Pull's work, shared by concurrent callers of the same reference.
-func (s *Store) pullRemote(ctx context.Context, r name.Reference, progress func(Progress)) (*Image, error) {
+func (s *Store) pullRemote(ctx context.Context, r name.Reference, progress func(Progress), auth authn.Authenticator) (*Image, error) {
 	key := canonical(r)
 	if err := s.mkdirs(); err != nil {
 		return nil, err
 	}
-	p, err := s.puller(r.Context())
+	p, err := s.puller(r.Context(), auth)
 	if err != nil {
 		return nil, err
 	}

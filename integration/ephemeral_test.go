@@ -163,9 +163,9 @@ func TestEphemeralDebug(t *testing.T) {
 	}
 	// The monitor's call refuses what the API server refuses, each cause with its field.
 	_, err = monitorapi.NewClient(e.podDir("default", "web")).AddEphemeralContainer(context.Background(),
-		json.RawMessage(`{"name":"x","image":"busybox","ports":[{"containerPort":80}],"envFrom":[{"prefix":"A"}]}`))
+		json.RawMessage(`{"name":"x","image":"busybox","ports":[{"containerPort":80}],"volumeDevices":[{"name":"v","devicePath":"/dev/x"}]}`))
 	if me, ok := err.(*monitorapi.Error); !ok || me.Kind != monitorapi.Invalid || len(me.Causes) != 1 ||
-		me.Causes[0].Field != "spec.ephemeralContainers[2].envFrom" {
+		me.Causes[0].Field != "spec.ephemeralContainers[2].volumeDevices" {
 		t.Errorf("add with an unsupported field: %#v", err)
 	}
 	if n := len(e.status("default", "web").Spec.EphemeralContainers); n != 2 {

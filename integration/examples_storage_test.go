@@ -79,7 +79,15 @@ func TestDocsStorageExamples(t *testing.T) {
 	})
 
 	t.Run("pv-pod", func(t *testing.T) {
-		runExample(t, "pods/storage/pv-pod.yaml", "task-pv-pod", "task-pv-container")
+		// As the docs do, the claim first (pv-claim.yaml), then the pod, in one run.
+		r := e.runPaths(t, []string{"-d"}, example("pods/storage/pv-claim.yaml"), example("pods/storage/pv-pod.yaml"))
+		if r.wait(t, 90*time.Second) != 0 {
+			t.Fatalf("run -d pv-claim.yaml pv-pod.yaml: %s", r.stderr())
+		}
+		if got := r.stdout(); got != "persistentvolumeclaim/task-pv-claim created\npod/task-pv-pod running\n" {
+			t.Errorf("run -d pv-claim.yaml pv-pod.yaml printed %q", got)
+		}
+		e.waitFor(t, "default", "task-pv-pod", running("task-pv-container"), 60*time.Second)
 		// What the docs write on the node, here in the claim's volume.
 		var pvc api.PersistentVolumeClaim
 		if err := json.Unmarshal([]byte(e.mustExec(t, "get", "pvc", "task-pv-claim", "-o", "json").stdout), &pvc); err != nil {
@@ -104,7 +112,7 @@ func TestDocsStorageExamples(t *testing.T) {
 				t.Errorf("%s serves %q", pod, got)
 			}
 		}
-		if res := e.mustExec(t, "get", "volumes"); !regexpLines(res.stdout, `^NAME\s+CAPACITY\s+ACCESS MODES\s+USED BY\s+AGE$`, `^task-pv-claim\s+pv-pod-backup,task-pv-pod\s+\d+s$`) {
+		if res := e.mustExec(t, "get", "volumes"); !regexpLines(res.stdout, `^NAME\s+CAPACITY\s+ACCESS MODES\s+USED BY\s+AGE$`, `^task-pv-claim\s+3Gi\s+RWO\s+pv-pod-backup,task-pv-pod\s+\d+s$`) {
 			t.Errorf("get volumes:\n%s", res.stdout)
 		}
 		e.deletePod(t, "pv-pod-backup")

@@ -330,19 +330,22 @@ func (e *env) argv(args []string) []string {
 	return append(out, args[at:]...)
 }
 
-// trackManifest remembers the pod a manifest names, so cleanup deletes it.
+// trackManifest remembers the pods a manifest (of one or more documents) names, so cleanup
+// deletes them.
 func (e *env) trackManifest(manifest string) {
-	var p api.Pod
-	if err := yaml.Unmarshal([]byte(manifest), &p); err != nil || p.Metadata.Name == "" {
-		return
+	for _, doc := range strings.Split(manifest, "\n---") {
+		var p api.Pod
+		if err := yaml.Unmarshal([]byte(doc), &p); err != nil || p.Metadata.Name == "" || (p.Kind != "Pod" && p.Kind != "") {
+			continue
+		}
+		ns := p.Metadata.Namespace
+		if ns == "" {
+			ns = "default"
+		}
+		e.mu.Lock()
+		e.pods[podKey{ns, p.Metadata.Name}] = true
+		e.mu.Unlock()
 	}
-	ns := p.Metadata.Namespace
-	if ns == "" {
-		ns = "default"
-	}
-	e.mu.Lock()
-	e.pods[podKey{ns, p.Metadata.Name}] = true
-	e.mu.Unlock()
 }
 
 // ---------------------------------------------------------------------------------------------

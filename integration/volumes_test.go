@@ -86,6 +86,56 @@ func TestClaimOutlivesPods(t *testing.T) {
 	assertNoLeaks(t, e)
 }
 
+// A PersistentVolumeClaim document in the same run as its pod (one multi-document manifest)
+// makes the volume with its declaration before the pod starts; a second run keeps the volume
+// as it is (podman kube play's ignore-if-exists); a bad claim refuses the whole run, creating
+// nothing.
+func TestClaimDocuments(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	const claim = "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: decl\n  namespace: ns1\n" +
+		"spec:\n  accessModes: [ReadWriteOncePod]\n  resources: {requests: {storage: 5Mi}}\n"
+	writer := claimPod("writer", "ns1", "decl", false, "ls -A /data | wc -l; echo one > /data/f")
+	r := e.run(claim + "---\n" + manifest(writer))
+	if code := r.wait(t, 90*time.Second); code != 0 {
+		t.Fatalf("run claim+pod: exit %d\n%s", code, r.stderr())
+	}
+	if got := r.lines("c"); !slices.Equal(got, []string{"0"}) {
+		t.Errorf("the new claim held %q entries, want none", got)
+	}
+	// The pod's output is on stdout: what was stored goes to stderr.
+	if !strings.Contains(r.stderr(), "minipod: persistentvolumeclaim/decl created\n") {
+		t.Errorf("run did not say the claim was created:\n%s", r.stderr())
+	}
+	res := e.mustExec(t, "get", "pvc", "-n", "ns1")
+	if !regexpLines(res.stdout, `^NAME\s+CAPACITY\s+ACCESS MODES\s+USED BY\s+AGE$`, `^decl\s+5Mi\s+RWOP\s+<none>\s+\d+s$`) {
+		t.Errorf("get pvc -n ns1:\n%s", res.stdout)
+	}
+
+	// Again, the claim alone: unchanged, its content kept.
+	if out := e.apply(t, claim); out != "persistentvolumeclaim/decl unchanged\n" {
+		t.Errorf("run claim again printed %q", out)
+	}
+	if b, err := os.ReadFile(filepath.Join(e.volumePath("ns1", "decl"), "f")); err != nil || string(b) != "one\n" {
+		t.Errorf("volume content after a second run: %q, %v", b, err)
+	}
+
+	// A bad claim beside a good pod: exit 2 naming the document and field, no pod, no volume.
+	bad := strings.Replace(strings.Replace(claim, "decl", "other", 1), "5Mi", "0", 1)
+	res = e.exec("run", "-d", e.writeFiles(t, bad+"---\n"+manifest(claimPod("p2", "ns1", "other", false, "true")))[0])
+	if res.code != 2 || !strings.Contains(res.stderr, `document 1 (persistentvolumeclaim/other): spec.resources[storage]: Invalid value: "0": must be greater than zero`) {
+		t.Errorf("run with a bad claim: exit %d\n%s", res.code, res.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(e.rootDir, "volumes", "ns1", "other")); !os.IsNotExist(err) {
+		t.Errorf("a refused run made the volume: %v", err)
+	}
+	if _, err := os.Stat(e.podDir("ns1", "p2")); !os.IsNotExist(err) {
+		t.Errorf("a refused run made the pod: %v", err)
+	}
+	e.mustExec(t, "delete", "volume", "decl", "-n", "ns1")
+	assertNoLeaks(t, e)
+}
+
 // regexpLines reports whether out's lines match the patterns, one each, in order.
 func regexpLines(out string, patterns ...string) bool {
 	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")

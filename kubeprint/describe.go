@@ -39,7 +39,7 @@ func Describe(out io.Writer, p *api.Pod, events []api.Event, o DescribeOptions) 
 	}
 	tw := tabwriter.NewWriter(out, 0, 8, 2, ' ', 0) // kubectl's tabbedString
 	w := &prefixWriter{w: tw}
-	d := &describer{w: w, o: o}
+	d := &describer{w: w, o: o, p: p}
 	d.pod(p)
 	d.events(events, tw)
 	if w.err != nil {
@@ -66,6 +66,7 @@ func (pw *prefixWriter) write(level int, format string, args ...any) {
 type describer struct {
 	w *prefixWriter
 	o DescribeOptions
+	p *api.Pod // the pod described
 }
 
 func (d *describer) time(t time.Time) string {
@@ -247,20 +248,7 @@ func (d *describer) containers(label string, containers []api.Container, statuse
 				w.write(2, "%s:\t%s\n", pr.name, DescribeProbe(pr.probe))
 			}
 		}
-		if len(c.Env) == 0 {
-			w.write(2, "Environment:\t<none>\n")
-		} else {
-			w.write(2, "Environment:\n")
-			for _, e := range c.Env {
-				for i, s := range strings.Split(e.Value, "\n") {
-					if i == 0 {
-						w.write(3, "%s:\t%s\n", e.Name, s)
-					} else {
-						w.write(3, "\t%s\n", s)
-					}
-				}
-			}
-		}
+		d.env(&c)
 		d.mounts(c.VolumeMounts)
 	}
 }
@@ -417,7 +405,9 @@ func (d *describer) volumes(volumes []api.Volume) {
 		case v.Image != nil:
 			d.imageVolume(v.Image)
 		default:
-			w.write(1, "<unknown>\n")
+			if !d.configVolume(&v) {
+				w.write(1, "<unknown>\n")
+			}
 		}
 	}
 }

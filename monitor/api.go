@@ -79,9 +79,17 @@ func (m *monitor) handle(c net.Conn) {
 		reply(c, &monitorapi.Reply{})
 	case monitorapi.OpContainers:
 		reply(c, &monitorapi.Reply{Containers: m.instances()})
-	case monitorapi.OpSetMeta:
-		m.setMetadata(req.Labels, req.Annotations)
-		reply(c, &monitorapi.Reply{})
+	case monitorapi.OpMetadata:
+		md := req.Metadata
+		if md == nil {
+			md = &monitorapi.Metadata{}
+		}
+		pod, err := m.setMetadata(md.Labels, md.Annotations)
+		if err != nil {
+			reply(c, &monitorapi.Reply{Error: monitorapi.Errorf(monitorapi.Invalid, "%v", err)})
+			return
+		}
+		reply(c, &monitorapi.Reply{Pod: pod})
 	case monitorapi.OpAddEphemeralContainer:
 		pod, err := m.addEphemeral(req.EphemeralContainer)
 		if err != nil {

@@ -154,7 +154,11 @@ func (m *monitor) ensureImageVolume(v *api.Volume) (*image.Image, *pullFailure) 
 	}
 	started := time.Now()
 	var fetched atomic.Bool
-	img, err := m.images.Get(m.ctx, ref, policy, image.PullOptions{Progress: m.imagePullProgress(tagged, &fetched)})
+	keyring, err := m.pullKeyring()
+	var img *image.Image
+	if err == nil {
+		img, err = m.images.Get(m.ctx, ref, policy, image.PullOptions{Progress: m.imagePullProgress(tagged, &fetched), Keyring: keyring})
+	}
 	if err != nil {
 		if errors.Is(err, image.ErrInvalidReference) {
 			msg := fmt.Sprintf("Failed to apply default image tag %q: %v", ref, err)

@@ -55,6 +55,7 @@ type monitor struct {
 	sandboxDone chan struct{} // closed when the sandbox setup ended; then sb or sandboxErr is set
 	sb          *sandbox.Sandbox
 	sandboxErr  error
+	configVols  *configVolumes // configMap, secret, downwardAPI and projected volumes (config.go)
 
 	inits    []*worker // init containers and sidecars, in spec order
 	regulars []*worker // regular containers, in spec order
@@ -222,6 +223,7 @@ func (m *monitor) run() error {
 		}
 		m.regulars = append(m.regulars, w)
 	}
+	m.configVols = newConfigVolumes(m)
 	m.byName = slices.Clone(m.regulars)
 	slices.SortFunc(m.byName, func(a, b *worker) int { return strings.Compare(a.c.Name, b.c.Name) })
 	start := api.NewTime(time.Now())
@@ -232,6 +234,7 @@ func (m *monitor) run() error {
 	m.mu.Unlock()
 
 	go m.setupSandbox()
+	go m.configVols.run()
 	defer m.watchLocalStorage()()
 	if d := spec.ActiveDeadlineSeconds; d != nil {
 		deadline := time.AfterFunc(time.Duration(*d)*time.Second, m.deadlineExceeded)
@@ -276,6 +279,7 @@ func (m *monitor) run() error {
 	workers.Wait()
 	m.waitEphemeral()
 	<-m.sandboxDone
+	<-m.configVols.done
 
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -22,7 +22,11 @@ func (w *worker) pullImage() *image.Image {
 	for attempt := 0; ; attempt++ {
 		started := time.Now()
 		var fetched atomic.Bool
-		img, err := m.images.Get(m.ctx, c.Image, policy, image.PullOptions{Progress: w.pullProgress(&fetched)})
+		keyring, err := m.pullKeyring()
+		var img *image.Image
+		if err == nil {
+			img, err = m.images.Get(m.ctx, c.Image, policy, image.PullOptions{Progress: w.pullProgress(&fetched), Keyring: keyring})
+		}
 		if err == nil {
 			if fetched.Load() {
 				d := time.Since(started).Truncate(time.Millisecond)

@@ -168,7 +168,7 @@ func (w *worker) backOff(finished time.Time) bool {
 // container started (its postStart hook returned) or failed to.
 func (w *worker) runOnce(img *image.Image, attempt int32, first func()) *api.ContainerStateTerminated {
 	m := w.m
-	if !m.waitSandbox() {
+	if !m.waitSandbox() || !m.waitConfigVolumes() {
 		return nil
 	}
 	begin := time.Now()
@@ -221,6 +221,10 @@ func (w *worker) runOnce(img *image.Image, attempt int32, first func()) *api.Con
 // create creates an instance of the container on a fresh copy-on-write root filesystem.
 func (w *worker) create(img *image.Image, attempt int32) (*container.Instance, error) {
 	m, rec := w.m, w.m.rec
+	env, err := w.containerEnv()
+	if err != nil {
+		return nil, err
+	}
 	src, err := w.volumeSources()
 	if err != nil {
 		return nil, err
@@ -269,6 +273,7 @@ func (w *worker) create(img *image.Image, attempt int32) (*container.Instance, e
 				Sandbox:   m.sb.Spec(),
 				Volumes:   volumes,
 				Host:      host,
+				Env:       env,
 
 				TargetPIDNS: targetPIDNS,
 			}

@@ -129,11 +129,13 @@ func (c *Client) ReopenLog(ctx context.Context, container string) error {
 	return err
 }
 
-// SetMetadata replaces the pod's labels and annotations; the monitor writes them into the
-// status with a new resourceVersion.
-func (c *Client) SetMetadata(ctx context.Context, labels, annotations map[string]string) error {
-	_, err := c.unary(ctx, &Request{Op: OpSetMeta, Labels: labels, Annotations: annotations})
-	return err
+// SetMetadata replaces the pod's labels and annotations and returns the pod.
+func (c *Client) SetMetadata(ctx context.Context, md Metadata) (*api.Pod, error) {
+	rep, err := c.unary(ctx, &Request{Op: OpMetadata, Metadata: &md})
+	if err != nil {
+		return nil, err
+	}
+	return rep.Pod, nil
 }
 
 // Containers lists the pod's container instances.

@@ -32,14 +32,14 @@ const MaxRequest = 1 << 20
 
 // Operations.
 const (
-	OpStatus     = "status"      // the pod as a v1 Pod with its status
-	OpWatch      = "watch"       // status changes and events, pushed
-	OpStop       = "stop"        // stop the pod with a grace period; a later, shorter one wins
-	OpExec       = "exec"        // run a process in a container
-	OpAttach     = "attach"      // attach to a container's main process
-	OpReopenLog  = "reopenLog"   // reopen a container's log file (after an external rotation)
-	OpContainers = "containers"  // the container instances: one per attempt, exited ones kept
-	OpSetMeta    = "setMetadata" // replace the pod's labels and annotations (the API's pod updates)
+	OpStatus     = "status"     // the pod as a v1 Pod with its status
+	OpWatch      = "watch"      // status changes and events, pushed
+	OpStop       = "stop"       // stop the pod with a grace period; a later, shorter one wins
+	OpExec       = "exec"       // run a process in a container
+	OpAttach     = "attach"     // attach to a container's main process
+	OpReopenLog  = "reopenLog"  // reopen a container's log file (after an external rotation)
+	OpContainers = "containers" // the container instances: one per attempt, exited ones kept
+	OpMetadata   = "metadata"   // replace the pod's labels and annotations (downwardAPI volumes follow)
 	// OpAddEphemeralContainer adds an ephemeral container to the running pod, as a write to
 	// the pods/ephemeralcontainers subresource does: the reply holds the updated pod.
 	OpAddEphemeralContainer = "addEphemeralContainer"
@@ -62,12 +62,18 @@ type Request struct {
 	TTY   bool `json:"tty,omitempty"`
 	// Size is the terminal's initial size when TTY is set.
 	Size *TerminalSize `json:"size,omitempty"`
-	// Labels and Annotations replace the pod's (setMetadata).
-	Labels      map[string]string `json:"labels,omitempty"`
-	Annotations map[string]string `json:"annotations,omitempty"`
+	// Metadata holds the pod's new labels and annotations (metadata).
+	Metadata *Metadata `json:"metadata,omitempty"`
 	// EphemeralContainer is a Kubernetes v1 EphemeralContainer in its JSON shape
 	// (addEphemeralContainer), decoded by the monitor with strict field validation.
 	EphemeralContainer json.RawMessage `json:"ephemeralContainer,omitempty"`
+}
+
+// Metadata is what of a running pod's metadata may change: its labels and annotations, each
+// replaced whole.
+type Metadata struct {
+	Labels      map[string]string `json:"labels,omitempty"`
+	Annotations map[string]string `json:"annotations,omitempty"`
 }
 
 // TerminalSize is a terminal's size in characters.

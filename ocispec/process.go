@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/minipod/minipod/api"
+	"github.com/minipod/minipod/podconfig"
 )
 
 // DefaultPath is the PATH a container gets when neither its image nor its pod sets one
@@ -28,14 +29,23 @@ const DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 //   - cwd: the container's workingDir, else the image's, else "/".
 func withProcess(s *specs.Spec, in *Input) error {
 	c := in.Container
-	// Container env, expanded in order: a value may refer to variables defined before it.
+	// Container env, expanded in order: a value may refer to variables defined before it
+	// (unless the caller resolved it, sources included).
 	vars := map[string]string{}
-	podEnv := make([]string, 0, len(c.Env))
-	for i, e := range c.Env {
+	resolved := in.Env != nil
+	declared := in.Env
+	if !resolved {
+		declared = c.Env
+	}
+	podEnv := make([]string, 0, len(declared))
+	for i, e := range declared {
 		if e.Name == "" || strings.ContainsAny(e.Name, "=\x00") {
 			return fmt.Errorf("%s.env[%d].name: invalid environment variable name %q", in.Field, i, e.Name)
 		}
-		v := expand(e.Value, vars)
+		v := e.Value
+		if !resolved {
+			v = expand(v, vars)
+		}
 		vars[e.Name] = v
 		podEnv = append(podEnv, e.Name+"="+v)
 	}
@@ -120,43 +130,8 @@ func expandAll(in []string, vars map[string]string) []string {
 	return out
 }
 
-// expand implements Kubernetes' $(VAR) syntax (k8s.io/kubernetes third_party/forked/golang/
-// expansion): $(NAME) becomes the value of NAME if defined and stays literal otherwise, $$
-// becomes $, and any other $ is literal.
-func expand(s string, vars map[string]string) string {
-	if !strings.Contains(s, "$") {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] != '$' || i+1 == len(s) {
-			b.WriteByte(s[i])
-			continue
-		}
-		switch s[i+1] {
-		case '$':
-			b.WriteByte('$')
-			i++
-		case '(':
-			end := strings.IndexByte(s[i+2:], ')')
-			if end < 0 {
-				b.WriteString("$(")
-				i++
-				continue
-			}
-			name := s[i+2 : i+2+end]
-			if v, ok := vars[name]; ok {
-				b.WriteString(v)
-			} else {
-				b.WriteString("$(" + name + ")")
-			}
-			i += 2 + end
-		default:
-			b.WriteByte('$')
-		}
-	}
-	return b.String()
-}
+// expand is Kubernetes' $(VAR) expansion.
+func expand(s string, vars map[string]string) string { return podconfig.Expand(s, vars) }
 
 // StopSignal is the signal that asks the container to stop: the image's STOPSIGNAL (a name,
 // with or without SIG, or a number), else SIGTERM, as containerd does.

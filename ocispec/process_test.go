@@ -155,3 +155,21 @@ func TestStopSignal(t *testing.T) {
 		}
 	}
 }
+
+// A resolved environment (podconfig.Env) is taken as it is: a value from a ConfigMap that
+// reads $(X) stays literal, as with the kubelet; command and args expand over every variable.
+func TestProcessResolvedEnv(t *testing.T) {
+	c := api.Container{Command: []string{"echo", "$(FROM_CM) $(LIT)"}, Env: []api.EnvVar{{Name: "IGNORED", Value: "x"}}}
+	in := &Input{Pod: &api.Pod{}, Container: &c, Field: "spec.containers[0]", Image: ImageConfig{}, Sandbox: Sandbox{Hostname: "h"},
+		Env: []api.EnvVar{{Name: "FROM_CM", Value: "very"}, {Name: "LIT", Value: "$(FROM_CM)"}}}
+	s, err := Generate(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"echo", "very $(FROM_CM)"}; !slices.Equal(s.Process.Args, want) {
+		t.Errorf("argv %q, want %q", s.Process.Args, want)
+	}
+	if want := []string{"PATH=" + DefaultPath, "HOSTNAME=h", "FROM_CM=very", "LIT=$(FROM_CM)"}; !slices.Equal(s.Process.Env, want) {
+		t.Errorf("env %q, want %q", s.Process.Env, want)
+	}
+}

@@ -71,6 +71,10 @@ type Input struct {
 	TerminationLog string
 	// Host is what the container's security settings and resources take from the host.
 	Host Host
+	// Env is the container's environment as the kubelet makes it (podconfig.Env: envFrom,
+	// valueFrom, values with $(VAR) expanded); nil means the container's env values as
+	// written, expanded here.
+	Env []api.EnvVar
 	// TargetPIDNS is the PID namespace of an ephemeral container's target container
 	// (/proc/<pid>/ns/pid), joined instead of a namespace of its own; empty for none.
 	TargetPIDNS string

@@ -73,8 +73,12 @@ func Setup(rec *state.Record) (*Sandbox, error) {
 		})
 	}
 	g.Go(func() (err error) {
-		vols := sizedVolumes(spec, allocatableMemory(rec.Config.Reserved))
+		alloc := allocatableMemory(rec.Config.Reserved)
+		vols := sizedVolumes(spec, alloc)
 		if sb.Volumes, err = volume.Setup(volumesDir(rec), vols); err != nil {
+			return err
+		}
+		if err := volume.SetupConfigVolumes(volumesDir(rec), &rec.Pod, configTmpfsSize(spec, alloc), sb.Volumes); err != nil {
 			return err
 		}
 		if err := bindClaims(rec, sb.Volumes); err != nil {

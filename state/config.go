@@ -164,6 +164,9 @@ func (c Config) PodDataRoot() string { return filepath.Join(c.Root, "pods") }
 // <root-dir>/seccomp.
 func (c Config) SeccompDir() string { return filepath.Join(c.Root, "seccomp") }
 
+// ObjectsDir is the store of the objects pods use (ConfigMaps, Secrets), per namespace.
+func (c Config) ObjectsDir() string { return filepath.Join(c.Root, "objects") }
+
 // ImagesDir is the image store.
 func (c Config) ImagesDir() string { return filepath.Join(c.Root, "images") }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/minipod/minipod/api"
 	"github.com/minipod/minipod/ocispec"
+	"github.com/minipod/minipod/podconfig"
 )
 
 // Attributes are what a volume's source makes of every mount of it, as a kubelet volume
@@ -53,6 +54,11 @@ func attributes(v *api.Volume) Attributes {
 	case v.Image != nil:
 		// pkg/volume/image: read-only, no ownership management.
 		return Attributes{ReadOnly: true, Image: v.Image.Reference}
+	case podconfig.IsConfigVolume(v):
+		// The configMap, secret, downwardAPI and projected plugins' GetAttributes say
+		// ReadOnly. Their ownership is set as their files are written (monitor/config.go),
+		// not by ApplyFSGroup.
+		return Attributes{ReadOnly: true}
 	}
 	return Attributes{}
 }

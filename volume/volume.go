@@ -15,6 +15,7 @@ import (
 
 	"github.com/minipod/minipod/api"
 	"github.com/minipod/minipod/ocispec"
+	"github.com/minipod/minipod/podconfig"
 	"github.com/minipod/minipod/unmount"
 )
 
@@ -51,6 +52,8 @@ func Setup(dir string, vols []api.Volume) (src Sources, err error) {
 				}
 			}
 			src[v.Name] = p
+		case podconfig.IsConfigVolume(&v):
+			continue // SetupConfigVolumes
 		case v.HostPath != nil:
 			if err := checkHostPath(v.HostPath); err != nil {
 				return nil, fmt.Errorf("spec.volumes[%d].hostPath: %w", i, err)

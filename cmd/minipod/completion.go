@@ -104,7 +104,7 @@ func completeGetArgs(g *globalFlags) cobra.CompletionFunc {
 	pods := completePodArgs(g, true)
 	return func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
 		if len(args) == 0 && !strings.Contains(toComplete, "/") {
-			return []string{"pods", "events", "pod/"}, noFiles
+			return []string{"pods", "events", "configmaps", "secrets", "volumes", "pod/"}, noFiles
 		}
 		return pods(cmd, args, toComplete)
 	}

@@ -20,25 +20,26 @@ func newDeleteCmd(g *globalFlags) *cobra.Command {
 		now, force, wait, all, ignore bool
 	)
 	cmd := &cobra.Command{
-		Use:   "delete (pod NAME... | pod/NAME... | pods --all | volume NAME... | volumes --all) [-n NS] [--grace-period SECONDS] [--now] [--force] [--wait=false]",
-		Short: "Stop pods gracefully and remove them (also those whose monitor died), or delete named volumes",
+		Use:   "delete (pod NAME... | pod/NAME... | pods --all | configmap NAME... | secret NAME... | volume NAME... | volumes --all) [-n NS] [--grace-period SECONDS] [--now] [--force] [--wait=false]",
+		Short: "Stop pods gracefully and remove them (also those whose monitor died); remove ConfigMaps, Secrets or named volumes",
 		Long: `Stop pods gracefully and remove them, like kubectl delete: each container gets SIGTERM (or its
 image's stop signal), then SIGKILL when the grace period ends (the pod's
 terminationGracePeriodSeconds, or --grace-period). A later delete with a shorter grace period
 shortens a stop under way. --now is --grace-period=1; --grace-period=0 is turned into 1 unless
 --force is given (then the containers are killed at once). A pod being created is stopped as
 soon as its monitor is up. Unless --wait=false, the command returns once everything is released.
+A ConfigMap or Secret is removed from the store; pods that use it keep what they have.
 "delete volume NAME" deletes a claim's named volume and its content, unless a pod that has not
 finished uses it.`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
-				return badInput(errors.New("delete: you must specify the type of resource to delete (pods or volumes)"))
+				return badInput(errors.New("delete: you must specify the type of resource to delete (pods, configmaps, secrets or volumes)"))
 			}
 			return nil
 		},
 		ValidArgsFunction: completePodArgs(g, true),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ra, err := parseResourceArgs("delete", args, kindPods, kindVolumes)
+			ra, err := parseResourceArgs("delete", args, kindPods, kindConfigMaps, kindSecrets, kindVolumes)
 			if err != nil {
 				return err
 			}
@@ -60,8 +61,11 @@ finished uses it.`,
 			if err != nil {
 				return err
 			}
-			if ra.kind == kindVolumes {
+			switch ra.kind {
+			case kindVolumes:
 				return deleteVolumes(cfg, ns, ra.names, all, ignore)
+			case kindConfigMaps, kindSecrets:
+				return deleteObjects(cfg, ns, ra.kind, ra.names, all, ignore)
 			}
 			names := ra.names
 			if all {

@@ -30,23 +30,24 @@ type getOptions struct {
 func newGetCmd(g *globalFlags) *cobra.Command {
 	var o getOptions
 	cmd := &cobra.Command{
-		Use:   "get (pods [NAME...] | pod/NAME... | events | volumes [NAME...]) [-n NS | -A] [-o json|yaml|wide|name] [-w]",
-		Short: "Show pods, their events or the named volumes of claims, like kubectl get (-w: then every change)",
+		Use:   "get (pods [NAME...] | pod/NAME... | events | configmaps [NAME...] | secrets [NAME...] | volumes [NAME...]) [-n NS | -A] [-o json|yaml|wide|name] [-w]",
+		Short: "Show pods, their events, ConfigMaps, Secrets or the named volumes of claims, like kubectl get (-w: then every change)",
 		Long: `Show pods in kubectl's table (NAME READY STATUS RESTARTS AGE IP; -o wide adds NODE,
 NOMINATED NODE and READINESS GATES), as JSON or YAML (one pod: the Pod; several: a v1 List), or
 as pod/NAME. With -w the table is followed by a row each time a pod's status changes, and by one
-when a pod is deleted, until interrupted. "get events" lists the pods' events. "get volumes"
-(or pvc) lists the named volumes of persistentVolumeClaims (NAME CAPACITY ACCESS MODES USED BY
-AGE), as PersistentVolumeClaims with -o json or yaml.`,
+when a pod is deleted, until interrupted. "get events" lists the pods' events; "get configmaps"
+and "get secrets" the stored objects (NAME DATA AGE, secrets with TYPE). "get volumes" (or pvc)
+lists the named volumes of persistentVolumeClaims (NAME CAPACITY ACCESS MODES USED BY AGE), as
+PersistentVolumeClaims with -o json or yaml.`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
-				return badInput(errors.New("get: you must specify the type of resource to get (pods, events or volumes)"))
+				return badInput(errors.New("get: you must specify the type of resource to get (pods, events, configmaps, secrets or volumes)"))
 			}
 			return nil
 		},
 		ValidArgsFunction: completeGetArgs(g),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ra, err := parseResourceArgs("get", args, kindPods, kindEvents, kindVolumes)
+			ra, err := parseResourceArgs("get", args, kindPods, kindEvents, kindConfigMaps, kindSecrets, kindVolumes)
 			if err != nil {
 				return err
 			}
@@ -59,10 +60,12 @@ AGE), as PersistentVolumeClaims with -o json or yaml.`,
 				return err
 			}
 			o.namespace = ns
-			if ra.kind == kindEvents {
+			switch ra.kind {
+			case kindEvents:
 				return getEvents(cfg, o, ra.names)
-			}
-			if ra.kind == kindVolumes {
+			case kindConfigMaps, kindSecrets:
+				return getObjects(cfg, o, ra.kind, ra.names)
+			case kindVolumes:
 				return getVolumes(cfg, o, ra.names)
 			}
 			return getPods(cfg, o, ra.names)

@@ -141,7 +141,7 @@ func TestExecuteExitCodes(t *testing.T) {
 		{name: "unknown flag", args: []string{"--bogus"}, want: 2, wantStderr: "bogus"},
 		{name: "unknown subcommand flag", args: []string{"get", "pods", "--bogus", sd}, want: 2, wantStderr: "bogus"},
 		{name: "unknown command", args: []string{"frobnicate"}, want: 2, wantStderr: "frobnicate"},
-		{name: "run without file", args: []string{"run", sd}, want: 2, wantStderr: "takes 1 argument"},
+		{name: "run without file", args: []string{"run", sd}, want: 2, wantStderr: "takes one or more files"},
 		{name: "run missing file", args: []string{"run", sd, missing}, want: 2, wantStderr: missing},
 		{name: "run invalid manifest", args: []string{"run", sd, invalid}, want: 2, wantStderr: invalid},
 		{name: "run unparsable manifest", args: []string{"run", sd, garbage}, want: 2, wantStderr: garbage},

@@ -241,7 +241,7 @@ func TestCompletion(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"get", ""}, "pods events pod/"},
+		{[]string{"get", ""}, "pods events configmaps secrets volumes pod/"},
 		{[]string{"get", "pods", ""}, "web"},
 		{[]string{"get", "pods", "-n", "data", ""}, "db"},
 		{[]string{"get", "pods", "web", ""}, ""},

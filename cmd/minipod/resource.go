@@ -24,9 +24,11 @@ import (
 type resourceKind string
 
 const (
-	kindPods    resourceKind = "pods"
-	kindEvents  resourceKind = "events"
-	kindVolumes resourceKind = "volumes" // the named volumes of persistentVolumeClaims
+	kindPods       resourceKind = "pods"
+	kindEvents     resourceKind = "events"
+	kindConfigMaps resourceKind = "configmaps"
+	kindSecrets    resourceKind = "secrets"
+	kindVolumes    resourceKind = "volumes" // the named volumes of persistentVolumeClaims
 )
 
 // parseKind maps what kubectl accepts for a resource type (singular, plural, short name,
@@ -37,6 +39,10 @@ func parseKind(word string) (resourceKind, bool) {
 		return kindPods, true
 	case "event", "events", "ev":
 		return kindEvents, true
+	case "configmap", "configmaps", "cm":
+		return kindConfigMaps, true
+	case "secret", "secrets":
+		return kindSecrets, true
 	case "volume", "volumes", "vol", "persistentvolumeclaim", "persistentvolumeclaims", "pvc":
 		return kindVolumes, true
 	}
@@ -157,7 +163,8 @@ func (e *notFoundError) Error() string { return fmt.Sprintf("pods %q not found",
 
 func isNotFound(err error) bool {
 	var nf *notFoundError
-	return errors.As(err, &nf)
+	var onf *objectNotFoundError
+	return errors.As(err, &nf) || errors.As(err, &onf)
 }
 
 // badRequestError is a request about an existing pod that cannot be served as asked, such

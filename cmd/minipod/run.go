@@ -23,61 +23,84 @@ import (
 	"github.com/minipod/minipod/state"
 )
 
-func readManifest(arg string) (*api.Pod, error) {
-	var r io.Reader = os.Stdin
-	name := "standard input"
-	if arg != "-" {
-		f, err := os.Open(arg)
-		if err != nil {
-			return nil, badInput(err)
-		}
-		defer f.Close()
-		r, name = f, arg
-	}
-	data, err := api.ReadInput(r, name)
-	if err != nil {
-		return nil, badInput(err)
-	}
-	pod, err := api.Load(data)
-	if err != nil {
-		return nil, badInput(fmt.Errorf("%s:\n%w", arg, err))
-	}
-	// What one host accepts but does not do as a cluster would, said once.
-	for _, w := range api.Warnings(pod) {
-		fmt.Fprintln(os.Stderr, "minipod: warning:", w)
-	}
-	return pod, nil
-}
-
 func newRunCmd(g *globalFlags) *cobra.Command {
 	var rm, detach bool
 	cmd := &cobra.Command{
-		Use:   "run FILE|-",
+		Use:   "run FILE|-...",
 		Short: "Run a pod in the foreground until it ends (Ctrl-C stops it gracefully)",
 		Long: `Run a Kubernetes v1 Pod manifest (YAML or JSON; - reads stdin) in the foreground.
 Container output is streamed prefixed with the container name; phase and state changes go to stderr.
 A container with stdin or tty is attached to this terminal once it runs.
 Exit status: 0 the pod Succeeded, 1 it Failed, 2 bad input, 130 interrupted (after teardown).
-With -d, run returns once every container runs (exit 0), or with the failure (exit 1).`,
-		Args: exactArgs(1),
+With -d, run returns once every container runs (exit 0), or with the failure (exit 1).
+
+Like podman kube play, the files may hold several YAML documents, and several files may be
+given: ConfigMaps and Secrets are stored first (created or replaced, as kubectl apply does),
+and the named volumes of PersistentVolumeClaims made (kept as they are if they exist), then
+the pod runs with them. Several pods run with -d only; with no pod, run only stores.`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return badInput(fmt.Errorf("run: takes one or more files (usage: minipod %s)", cmd.Use))
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := g.config()
 			if err != nil {
 				return err
 			}
-			pod, err := readManifest(args[0])
+			pods, others, err := readObjects(args)
 			if err != nil {
 				return err
 			}
-			if detach {
-				return runDetached(cfg, pod)
+			if len(pods) > 1 && !detach {
+				return badInput(fmt.Errorf("run: %d pods: several pods run with -d only, or one per command", len(pods)))
 			}
-			return runPod(cfg, pod, rm)
+			// kubectl's "configmap/x created" on stdout, unless a pod's output goes there.
+			out, prefix := io.Writer(os.Stdout), ""
+			if len(pods) > 0 && !detach {
+				out, prefix = os.Stderr, "minipod: "
+			}
+			if err := applyObjects(cfg, others, out, prefix); err != nil {
+				return err
+			}
+			if detach {
+				var errs []error
+				for _, p := range pods {
+					if err := runDetached(cfg, p); err != nil {
+						errs = append(errs, err)
+					}
+				}
+				return reportRunErrors(errs)
+			}
+			if len(pods) == 0 {
+				return nil
+			}
+			return runPod(cfg, pods[0], rm)
 		},
 	}
 	cmd.Flags().BoolVar(&rm, "rm", true, "remove the pod's status and logs when it ends (its resources are always released)")
 	cmd.Flags().BoolVarP(&detach, "detach", "d", false, "return once every container runs; the pod stays until deleted")
 	return cmd
+}
+
+// reportRunErrors is the outcome of several detached pods: each failure said, exit 1.
+func reportRunErrors(errs []error) error {
+	switch len(errs) {
+	case 0:
+		return nil
+	case 1:
+		return errs[0]
+	}
+	for _, err := range errs {
+		var ee *exitError
+		if errors.As(err, &ee) && ee.err != nil {
+			fmt.Fprintln(os.Stderr, "error:", ee.err)
+		} else if !errors.As(err, &ee) {
+			fmt.Fprintln(os.Stderr, "error:", err)
+		}
+	}
+	return &exitError{exitFailed, nil}
 }
 
 func runPod(cfg state.Config, pod *api.Pod, rm bool) error {
@@ -315,7 +338,16 @@ func runDetached(cfg state.Config, pod *api.Pod) error {
 			cancel()
 		}
 	}
-	last, err := pods.Follow(ctx, h.Dir, pods.Follower{Status: check, Event: func(api.Event) {}, Log: func(string, crilog.Record) {}})
+	// A volume that cannot be set up (a ConfigMap or Secret missing) keeps every container
+	// waiting until it can: said as a container that cannot be created is.
+	event := func(e api.Event) {
+		if !done && e.Reason == "FailedMount" {
+			done = true
+			outcome = fmt.Errorf("pod %s cannot run yet: %s: %s", key, e.Reason, e.Message)
+			cancel()
+		}
+	}
+	last, err := pods.Follow(ctx, h.Dir, pods.Follower{Status: check, Event: event, Log: func(string, crilog.Record) {}})
 	if !done && last != nil {
 		check(last)
 	}
