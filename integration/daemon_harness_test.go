@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -104,12 +105,7 @@ func (e *env) startDaemon(t testing.TB) *daemon {
 		pki:        filepath.Join(e.dir, "pki"),
 		logPath:    filepath.Join(e.dir, "daemon.log"),
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	d.https = l.Addr().String()
-	l.Close()
+	d.https = daemonAddress(t)
 	kubectl(t) // built before the daemon starts: the first build takes minutes
 	d.start(t)
 	t.Cleanup(func() {
@@ -120,6 +116,29 @@ func (e *env) startDaemon(t testing.TB) *daemon {
 		}
 	})
 	return d
+}
+
+// daemonAddress picks a free loopback address below the kernel's ephemeral port range, so that
+// while the daemon is down (the crash test kills it) no outgoing connection, and no client
+// connecting to the port itself (a TCP self-connect), takes its port before it restarts.
+func daemonAddress(t testing.TB) string {
+	t.Helper()
+	lo := 32768
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		fmt.Sscan(string(b), &lo)
+	}
+	if lo <= 10000 {
+		t.Fatalf("the ephemeral port range starts at %d: no port below it to use", lo)
+	}
+	for range 100 {
+		addr := fmt.Sprintf("127.0.0.1:%d", 10000+rand.IntN(lo-10000))
+		if l, err := net.Listen("tcp", addr); err == nil {
+			l.Close()
+			return addr
+		}
+	}
+	t.Fatal("no free port below the ephemeral range")
+	return ""
 }
 
 func (d *daemon) start(t testing.TB) {
