@@ -17,6 +17,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 	"k8s.io/klog/v2"
@@ -127,7 +128,7 @@ func run(args []string) error {
 		if err != nil {
 			return err
 		}
-		l, err := net.Listen("tcp", o.https)
+		l, err := listenTCP(ctx, log, o.https)
 		if err != nil {
 			return fmt.Errorf("--https-address: %w", err)
 		}
@@ -164,6 +165,26 @@ func (d debugOnly) Enabled(ctx context.Context, _ slog.Level) bool {
 func (d debugOnly) Handle(ctx context.Context, r slog.Record) error {
 	r.Level = slog.LevelDebug
 	return d.Handler.Handle(ctx, r)
+}
+
+// listenTCP listens on addr, trying again for a few seconds while the address is in use: a
+// daemon restarted at once after being killed can find its port still held by a child it was
+// forking when it died (the child has the listener until it execs), and by anything else that
+// bound the port meanwhile; a port held for longer is an error.
+func listenTCP(ctx context.Context, log *slog.Logger, addr string) (net.Listener, error) {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		l, err := net.Listen("tcp", addr)
+		if err == nil || !errors.Is(err, unix.EADDRINUSE) || time.Now().After(deadline) {
+			return l, err
+		}
+		log.Warn("address in use, trying again", "address", addr)
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // serverHost is the host a kubeconfig names for a listener's address.
