@@ -1,9 +1,10 @@
-# minipod: `make` builds bin/minipod and bin/minipod-monitor; `sudo make demo` runs the example pod;
+# minipod: `make` builds bin/minipod, bin/minipod-monitor and bin/minipodd; `sudo make demo` runs the example pod;
 # `sudo make check` runs every test (unit and root integration).
 SHELL   := /bin/bash
 GO      ?= go
 BIN     := bin/minipod
 MONITOR := bin/minipod-monitor
+DAEMON  := bin/minipodd
 # The example manifest names this path: an unpacked busybox root filesystem.
 ROOTFS  := /var/lib/minipod/rootfs/busybox
 PREFIX  ?= /usr/local
@@ -13,20 +14,27 @@ SOURCES := $(shell find . -name '*.go' -not -path './integration/*') go.mod go.s
 
 all: build
 
-build: $(BIN) $(MONITOR)
+build: $(BIN) $(MONITOR) $(DAEMON)
 
-# One recipe builds both: the CLI and the per-pod monitor it starts, side by side.
-$(BIN) $(MONITOR) &: $(SOURCES) scripts/build.sh
+# One recipe builds all three side by side: the CLI, the per-pod monitor it starts, the daemon.
+$(BIN) $(MONITOR) $(DAEMON) &: $(SOURCES) scripts/build.sh
 	GO=$(GO) scripts/build.sh $(BIN)
-
-# Both binaries into $(PREFIX)/bin: minipod finds minipod-monitor beside itself. install
-# copies with plain writes (see scripts/build.sh on why not mmap).
-install: $(BIN) $(MONITOR)
-	install -D -m 0755 $(MONITOR) $(DESTDIR)$(PREFIX)/bin/minipod-monitor
-	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/minipod
 
 deps:
 	@scripts/deps.sh
+
+# Installs minipod with the per-pod monitor and the daemon beside it (minipod and minipodd find
+# minipod-monitor there), and the daemon's systemd unit (PREFIX, DESTDIR as usual);
+# `systemctl enable --now minipod` starts the daemon. install copies with plain writes (see
+# scripts/build.sh on why not mmap).
+SYSTEMDDIR ?= /etc/systemd/system
+install: $(BIN) $(MONITOR) $(DAEMON)
+	install -D -m 0755 $(MONITOR) $(DESTDIR)$(PREFIX)/bin/minipod-monitor
+	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/minipod
+	install -D -m 0755 $(DAEMON) $(DESTDIR)$(PREFIX)/bin/minipodd
+	install -d -m 0755 $(DESTDIR)$(SYSTEMDDIR) $(DESTDIR)/etc/minipod/manifests
+	sed 's|/usr/local/bin/|$(PREFIX)/bin/|' systemd/minipod.service > $(DESTDIR)$(SYSTEMDDIR)/minipod.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDDIR)/minipod.service
 
 $(ROOTFS):
 	scripts/mkrootfs.sh $(ROOTFS)

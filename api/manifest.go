@@ -71,33 +71,46 @@ func invalidInput(format string, args ...any) error {
 // fields, applies Kubernetes' defaults and validates it like the API server. On failure the
 // error is an *InvalidError.
 func Load(data []byte) (*Pod, error) {
+	p, _, err := LoadLenient(data, false)
+	return p, err
+}
+
+// LoadLenient is Load, except that with ignoreUnknown, fields Kubernetes does not have are
+// dropped and returned (as the API server's fieldValidation=Warn or Ignore) instead of failing.
+func LoadLenient(data []byte, ignoreUnknown bool) (*Pod, []string, error) {
 	obj, err := parseDocument(data)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	errs := &InvalidError{}
 	errs.add(checkTypeMeta(obj, []string{"Pod"})...)
 	if len(errs.Errs) > 0 {
-		return nil, errs // not a Pod: its fields would only add noise
+		return nil, nil, errs // not a Pod: its fields would only add noise
 	}
-	return loadPod(obj)
+	return loadPodLenient(obj, ignoreUnknown)
 }
 
 // loadPod decodes a Pod whose type meta is checked.
 func loadPod(obj map[string]any) (*Pod, error) {
+	p, _, err := loadPodLenient(obj, false)
+	return p, err
+}
+
+// loadPodLenient is loadPod; with ignoreUnknown, unknown fields are dropped and returned.
+func loadPodLenient(obj map[string]any, ignoreUnknown bool) (*Pod, []string, error) {
 	errs := &InvalidError{}
-	c := &fieldChecker{}
+	c := &fieldChecker{ignoreUnknown: ignoreUnknown}
 	c.checkObject(obj, knownFields(), supportedFields(), nil, "")
 	errs.Errs = append(errs.Errs, c.errs...)
 	if c.typeErrs {
 		// The values that failed were dropped; validating the rest would add bogus
 		// "Required value" errors for them.
-		return nil, errs
+		return nil, nil, errs
 	}
 
 	p := &Pod{}
 	if err := strictDecode(obj, p); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// Server-set output fields, which the API server ignores on create too.
 	p.Status = PodStatus{}
@@ -110,9 +123,9 @@ func loadPod(obj map[string]any) (*Pod, error) {
 		errs.Errs = append(errs.Errs, err.(*InvalidError).Errs...)
 	}
 	if err := errs.orNil(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return p, nil
+	return p, c.unknown, nil
 }
 
 // strictDecode decodes a checked generic object into v. Only supported, well-typed fields
@@ -233,6 +246,9 @@ func equals(want string) func(any) bool {
 type fieldChecker struct {
 	errs     []FieldError
 	typeErrs bool
+	// ignoreUnknown drops unknown fields, listing them in unknown, instead of reporting them.
+	ignoreUnknown bool
+	unknown       []string
 }
 
 func (c *fieldChecker) report(path *field.Path, detail string) {
@@ -253,7 +269,11 @@ func (c *fieldChecker) checkObject(obj map[string]any, known, supported *fieldNo
 		case pat == "status":
 			delete(obj, k) // output, ignored like kubectl ignores it
 		case kn == nil && sn == nil:
-			c.report(p, fmt.Sprintf("unknown field %q (not a Kubernetes Pod field)", k))
+			if c.ignoreUnknown {
+				c.unknown = append(c.unknown, p.String())
+			} else {
+				c.report(p, fmt.Sprintf("unknown field %q (not a Kubernetes Pod field)", k))
+			}
 			delete(obj, k)
 		case sn == nil:
 			if !isEmpty(v) && !(acceptedDefaults[pat] != nil && acceptedDefaults[pat](v)) {

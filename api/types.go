@@ -24,9 +24,11 @@ type Pod struct {
 }
 
 type ObjectMeta struct {
-	Name              string            `json:"name"`
-	Namespace         string            `json:"namespace,omitempty"`
-	UID               string            `json:"uid,omitempty"`
+	Name      string `json:"name"`
+	Namespace string `json:"namespace,omitempty"`
+	UID       string `json:"uid,omitempty"`
+	// ResourceVersion orders the pod's status writes among all pods' (state.RVClock).
+	ResourceVersion   string            `json:"resourceVersion,omitempty"`
 	Labels            map[string]string `json:"labels,omitempty"`
 	Annotations       map[string]string `json:"annotations,omitempty"`
 	CreationTimestamp *Time             `json:"creationTimestamp,omitempty"`
@@ -37,7 +39,6 @@ type ObjectMeta struct {
 	GenerateName    string               `json:"generateName,omitempty"`
 	OwnerReferences []OwnerReference     `json:"ownerReferences,omitempty"`
 	Finalizers      []string             `json:"finalizers,omitempty"`
-	ResourceVersion string               `json:"resourceVersion,omitempty"`
 	Generation      int64                `json:"generation,omitempty"`
 	SelfLink        string               `json:"selfLink,omitempty"`
 	ManagedFields   []ManagedFieldsEntry `json:"managedFields,omitempty"`

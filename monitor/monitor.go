@@ -78,7 +78,8 @@ type monitor struct {
 	eventsMu sync.Mutex
 	events   *os.File // the pod's event log, see event
 
-	lastStatus     []byte // the pod as last written, JSON; guarded by mu
+	lastStatus     []byte         // the pod as last written, JSON; guarded by mu
+	rv             *state.RVClock // each status write gets a new resourceVersion
 	watchMu        sync.Mutex
 	watchers       map[*watcher]struct{}
 	watchersClosed bool
@@ -110,6 +111,9 @@ func Run(dir string, lock *os.File) error {
 	}
 	m.ctx, m.cancel = context.WithCancel(context.Background())
 	log.Info("monitor up", "pid", os.Getpid())
+	if m.rv, err = state.OpenRVClock(rec.Config.StateDir); err != nil {
+		return err
+	}
 	l, err := listen(dir)
 	if err != nil {
 		return err
@@ -401,6 +405,7 @@ func (m *monitor) updateLocked() {
 		}
 	}
 	st.Conditions = phase.Conditions(st.Conditions, &m.pod.Spec, st.InitContainerStatuses, st.ContainerStatuses, st.Phase, m.sandboxReady, time.Now())
+	m.pod.Metadata.ResourceVersion = state.FormatRV(m.rv.Next())
 	b, err := json.Marshal(&m.pod)
 	if err != nil {
 		m.log.Error("encode status", "err", err)

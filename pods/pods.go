@@ -64,9 +64,13 @@ func MonitorExe(cfg state.Config) (string, error) {
 	return p, nil
 }
 
-// CLIEnv names this program to the monitor, which runs it as its image helper (see
+// CLIEnv names the minipod CLI to the monitor, which runs it as its image helper (see
 // monitor/images.go): the monitor may be installed elsewhere (--monitor-path).
 const CLIEnv = "MINIPOD_CLI"
+
+// CLIPath is the minipod CLI binary named to monitors in CLIEnv; empty: this program, which
+// is minipod itself unless another program (the daemon) creates pods and sets it.
+var CLIPath string
 
 // Create admits a validated pod as the kubelet does (see admit), records it and starts its
 // monitor, which then creates the sandbox and the containers. Nothing is created on the host
@@ -78,9 +82,11 @@ func Create(cfg state.Config, pod *api.Pod) (*Handle, error) {
 	if err != nil {
 		return nil, err
 	}
-	self, err := os.Executable()
-	if err != nil {
-		return nil, fmt.Errorf("find minipod's own binary: %w", err)
+	self := CLIPath
+	if self == "" {
+		if self, err = os.Executable(); err != nil {
+			return nil, fmt.Errorf("find minipod's own binary: %w", err)
+		}
 	}
 	if err := os.MkdirAll(cfg.PodsDir(), 0o700); err != nil {
 		return nil, err
@@ -91,6 +97,11 @@ func Create(cfg state.Config, pod *api.Pod) (*Handle, error) {
 	p.Metadata.CreationTimestamp = &now
 	// The API server sets the QoS class on create (PrepareForCreate).
 	p.Status = api.PodStatus{Phase: api.PodPending, QOSClass: api.ComputePodQOS(&p.Spec)}
+	clock, err := state.OpenRVClock(cfg.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	p.Metadata.ResourceVersion = state.FormatRV(clock.Next())
 	// Admission and the record that makes the pod count for the next one go together.
 	unlockAdmission, err := lockAdmission(cfg)
 	if err != nil {

@@ -1,7 +1,8 @@
 #!/bin/sh
-# Builds minipod and the per-pod monitor beside it: the one build recipe, used by the Makefile
-# and the tests.
-# Usage: scripts/build.sh OUT     (writes OUT and $(dirname OUT)/minipod-monitor)
+# Builds minipod, and beside it the per-pod monitor and the daemon: the one build recipe,
+# used by the Makefile and the tests.
+# Usage: scripts/build.sh OUT     (writes OUT, $(dirname OUT)/minipod-monitor and
+# $(dirname OUT)/minipodd)
 #
 # Static, like runc's release builds: no dynamic loader or libc mapping in every process
 # (each container start execs the monitor binary as its init, and each pod keeps a monitor).
@@ -19,9 +20,11 @@ mon="$dir/minipod-monitor"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/minipod-build.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 CGO_ENABLED=1 ${GO:-go} build -trimpath -tags "netgo osusergo seccomp ${MINIPOD_BUILD_TAGS:-}" \
-	-ldflags '-extldflags "-static"' -o "$tmp/" ./cmd/minipod ./cmd/minipod-monitor
+	-ldflags '-extldflags "-static"' -o "$tmp/" ./cmd/minipod ./cmd/minipod-monitor ./cmd/minipodd
 mkdir -p "$dir"
 cp "$tmp/minipod" "$out.new"
 cp "$tmp/minipod-monitor" "$mon.new"
+cp "$tmp/minipodd" "$dir/minipodd.new"
+mv -f "$dir/minipodd.new" "$dir/minipodd"
 mv -f "$mon.new" "$mon"
 mv -f "$out.new" "$out"
