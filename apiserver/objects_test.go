@@ -51,8 +51,8 @@ func TestObjectTables(t *testing.T) {
 func TestDecodeObject(t *testing.T) {
 	for _, tc := range []struct {
 		name, k, fv, body string
-		code                 int32
-		msg                  string // the error's message, or a field of the decoded object
+		code              int32
+		msg               string // the error's message, or a field of the decoded object
 	}{
 		{"configmap", "ConfigMap", "Strict", `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a"},"data":{"k":"v"}}`, 0, ""},
 		{"unknown field strict", "ConfigMap", "Strict", `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a"},"dta":{}}`, 400, `strict decoding error: unknown field "dta"`},
