@@ -262,6 +262,9 @@ spec:
 			t.Fatal(err)
 		}
 		defer w2.Stop()
+		// kubectl get -w: the Table form of a watch.
+		kw := d.startKubectl(t, "get", "configmaps", "-w")
+		waitOutput(t, kw, "app-config", 30*time.Second)
 		cli := pathIn(e.dir, "cli-cm.yaml")
 		writeFile(t, cli, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: from-cli}\ndata: {x: z}\n")
 		e.mustExec(t, "run", cli)
@@ -272,6 +275,10 @@ spec:
 			}
 		case <-time.After(30 * time.Second):
 			t.Errorf("no event for a configmap the CLI created")
+		}
+		waitOutput(t, kw, "from-cli", 30*time.Second)
+		if !regexp.MustCompile(`(?m)^from-cli\s+1\s+\d+s\s*$`).MatchString(kw.stdout()) {
+			t.Errorf("kubectl get configmaps -w:\n%s", kw.stdout())
 		}
 		if out := d.mustKubectl(t, "get", "configmap", "from-cli", "-o", "jsonpath={.data.x}"); out != "z" {
 			t.Errorf("get from-cli: %q", out)
