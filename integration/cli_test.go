@@ -482,3 +482,21 @@ func TestCLIMonitorKilled(t *testing.T) {
 	}
 	assertNoLeaks(t, e)
 }
+
+// An attach to a container that writes, falls quiet for longer than a slow client is given
+// to read (1 s), then exits: the exit code still arrives (the status frame is not written
+// under the last output's stale deadline).
+func TestCLIAttachQuietBeforeExit(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	c := api.Container{Name: "c", Image: rootfsImage(), Stdin: true,
+		Command: []string{"sh", "-c", "read l; echo got:$l; sleep 2; exit 4"}}
+	p := newPod("quiet", api.RestartPolicyNever, c)
+	cliPod(t, e, p, []string{"-d"}, "c").wait(t, 30*time.Second)
+	res := e.execStdin("go\n", "attach", "quiet", "-c", "c", "-i")
+	if res.code != 4 || !strings.Contains(res.stdout, "got:go\n") {
+		t.Errorf("attach: exit %d, %q %q; want exit 4 after got:go", res.code, res.stdout, res.stderr)
+	}
+	e.exec("delete", "pod", "quiet")
+	assertNoLeaks(t, e)
+}

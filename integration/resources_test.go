@@ -426,11 +426,13 @@ func hostCapacity(t testing.TB) (milliCPU, memory int64) {
 }
 
 // assertOnlyRecorded checks that a rejected pod left nothing but its record: the pod's state
-// dir (record, status, events, lock, torn-down marker) and the admission lock; no data, logs,
-// mounts, cgroups, bridge or processes.
+// dir (record, status, events, lock, torn-down marker), the admission lock and the clock's
+// epoch; no data, logs, mounts, cgroups, bridge or processes.
 func assertOnlyRecorded(t testing.TB, e *env, names ...string) {
 	t.Helper()
-	allowed := map[string]bool{filepath.Join(e.stateDir, "admission.lock"): true}
+	// The admission lock and the resourceVersion clock's epoch (state.RVEpochFile) are the
+	// state directory's, made by the first pod and shared by all.
+	allowed := map[string]bool{filepath.Join(e.stateDir, "admission.lock"): true, filepath.Join(e.stateDir, "rv-epoch"): true}
 	for _, n := range names {
 		for _, f := range []string{"record.json", "status.json", "events.jsonl", "monitor.lock", "torn-down"} {
 			allowed[filepath.Join(e.podDir("default", n), f)] = true

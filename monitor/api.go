@@ -327,6 +327,8 @@ func (w *worker) attach(c net.Conn, r *bufio.Reader, req *monitorapi.Request) {
 			code = st.Exit.Code
 		}
 		out.mu.Lock()
+		// The last output write's deadline may have passed long ago: the status gets its own.
+		c.SetWriteDeadline(time.Now().Add(time.Second))
 		monitorapi.WriteJSONFrame(c, monitorapi.ChannelStatus, monitorapi.ExitStatus{ExitCode: code})
 		out.mu.Unlock()
 	case <-clientGone:

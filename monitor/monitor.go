@@ -148,12 +148,13 @@ func Run(dir string, lock *os.File) error {
 	} else {
 		runErr = m.run()
 	}
+	// The marker tells readers that no resource of the pod is left to release: it is written
+	// only after a release that succeeded, so that a delete or the garbage collector retries
+	// one that failed (a cgroup still busy, say).
 	if err := sandbox.Release(m.rec); err != nil {
 		log.Error("teardown", "err", err)
 		runErr = errors.Join(runErr, err)
-	}
-	// The marker tells readers that no resource of the pod is left to release.
-	if err := os.WriteFile(filepath.Join(dir, state.TornDownFile), nil, 0o644); err != nil {
+	} else if err := os.WriteFile(filepath.Join(dir, state.TornDownFile), nil, 0o644); err != nil {
 		runErr = errors.Join(runErr, err)
 	}
 	m.mu.Lock()
