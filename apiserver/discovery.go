@@ -39,6 +39,8 @@ type apiSubresource struct {
 }
 
 var v1Resources = []apiResource{
+	{name: "configmaps", singular: "configmap", kind: "ConfigMap", namespaced: true,
+		verbs: []string{"create", "delete", "get", "list", "patch", "update", "watch"}, shortNames: []string{"cm"}},
 	{name: "events", singular: "event", kind: "Event", namespaced: true, verbs: []string{"get", "list", "watch"}, shortNames: []string{"ev"}},
 	{name: "namespaces", singular: "namespace", kind: "Namespace", verbs: []string{"get", "list"}, shortNames: []string{"ns"}},
 	{name: "pods", singular: "pod", kind: "Pod", namespaced: true,
@@ -52,6 +54,8 @@ var v1Resources = []apiResource{
 			{"portforward", "PodPortForwardOptions", []string{"create", "get"}},
 			{"status", "Pod", []string{"get"}},
 		}},
+	{name: "secrets", singular: "secret", kind: "Secret", namespaced: true,
+		verbs: []string{"create", "delete", "get", "list", "patch", "update", "watch"}},
 }
 
 func (s *Server) discoveryRoutes(m *http.ServeMux) {

@@ -30,6 +30,9 @@ func (s *Server) namespaces() []string {
 			set[e.ns] = true
 		}
 	}
+	for _, e := range s.store.objs {
+		set[e.obj.GetMeta().Namespace] = true
+	}
 	var out []string
 	for ns := range set {
 		out = append(out, ns)

@@ -23,6 +23,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/minipod/minipod/objects"
 	"github.com/minipod/minipod/state"
 )
 
@@ -41,6 +42,7 @@ type Server struct {
 	node    string
 	clock   *state.RVClock
 	store   *store
+	objects *objectsState // ConfigMaps and Secrets (objects.go)
 	metrics *metrics
 	ctx     context.Context
 	// Mux serves every route; more can be added before Serve (metrics, health).
@@ -68,7 +70,12 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	s.metrics = newMetrics(s.store)
 	s.store.metrics = s.metrics
 	s.store.load()
+	s.objects = &objectsState{store: objects.Open(o.Config.ObjectsDir())}
+	s.store.loadObjects(s.objects.store)
 	if err := s.store.run(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.followObjects(); err != nil {
 		return nil, err
 	}
 	s.routes()
@@ -176,6 +183,8 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/v1/namespaces/{ns}/pods/{name}/ephemeralcontainers", s.getPod)
 	m.HandleFunc("PATCH /api/v1/namespaces/{ns}/pods/{name}/ephemeralcontainers", s.patchEphemeral)
 	m.HandleFunc("PUT /api/v1/namespaces/{ns}/pods/{name}/ephemeralcontainers", s.putEphemeral)
+
+	s.objectRoutes(m)
 
 	m.HandleFunc("GET /api/v1/events", s.listEvents)
 	m.HandleFunc("GET /api/v1/namespaces/{ns}/events", s.listEvents)

@@ -43,6 +43,7 @@ type change struct {
 	typ   string
 	pod   *api.Pod
 	event *eventObject
+	obj   api.Object // a ConfigMap or a Secret (objects.go)
 }
 
 // podEntry is one pod directory and what is known of the pod in it.
@@ -75,6 +76,7 @@ type store struct {
 	subs    map[*subscriber]struct{}
 	ctx     context.Context
 	metrics *metrics
+	objs    map[string]objEntry // ConfigMaps and Secrets by kind/namespace/name (objects.go)
 }
 
 func newStore(ctx context.Context, cfg state.Config, clock *state.RVClock, log *slog.Logger, node string) *store {

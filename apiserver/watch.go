@@ -31,6 +31,8 @@ type watchFilter struct {
 	// snapshot lists the objects there are, as changes, with the store's lock held.
 	snapshot func(st *store) []change
 	bookmark func(rv string) any
+	// table renders a picked object (not a pod) as a Table row, if set.
+	table func(r *http.Request, obj any) any
 }
 
 func watchPods(match func(*api.Pod) bool) watchFilter {
@@ -137,6 +139,9 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, f watchFilter) {
 		if !ok {
 			return true
 		}
+		if pod == nil && table && f.table != nil {
+			obj = f.table(r, obj)
+		}
 		if pod != nil {
 			if table {
 				obj = s.table(r, []*api.Pod{pod}, "", true)
@@ -158,6 +163,8 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request, f watchFilter) {
 			b.Metadata.Annotations = map[string]string{"k8s.io/initial-events-end": "true"}
 		case *eventObject:
 			b.Annotations = map[string]string{"k8s.io/initial-events-end": "true"}
+		case api.Object:
+			b.GetMeta().Annotations = map[string]string{"k8s.io/initial-events-end": "true"}
 		}
 		if !send(evBookmark, b) {
 			return

@@ -245,7 +245,10 @@ func (s *Store) Apply(objs []api.Object, now time.Time) ([]Result, error) {
 			}
 			continue
 		}
+		// The version is the daemon's (minipodd): a replacement keeps the old one, so that an
+		// apply that changes nothing is "unchanged"; the daemon notices a change by content.
 		m.UID, m.CreationTimestamp = old.GetMeta().UID, old.GetMeta().CreationTimestamp
+		m.ResourceVersion = old.GetMeta().ResourceVersion
 		a, _ := json.Marshal(o)
 		b, _ := json.Marshal(old)
 		action := Configured

@@ -3,7 +3,7 @@
 // gen writes api__v1_openapi.json: the upstream OpenAPI v3 document of the core/v1 API
 // (api/openapi-spec/v3/api__v1_openapi.json in kubernetes/kubernetes, at the release that
 // matches go.mod's k8s.io/api), cut down to the paths minipod serves (pods and their
-// subresources, namespaces, events) and the schemas they reference.
+// subresources, namespaces, events, configmaps, secrets) and the schemas they reference.
 //
 //	go mod download k8s.io/kubernetes@v1.37.2
 //	go run gen.go $(go env GOMODCACHE)/k8s.io/kubernetes@v1.37.2/api/openapi-spec/v3/api__v1_openapi.json
@@ -27,7 +27,7 @@ func main() {
 	if err := json.Unmarshal(b, &doc); err != nil {
 		panic(err)
 	}
-	keep := regexp.MustCompile(`^/api/v1/(namespaces|namespaces/\{name\}|pods|events|namespaces/\{namespace\}/(pods|events)(/.*)?|watch/(pods|events|namespaces/\{namespace\}/(pods|events)(/.*)?))$`)
+	keep := regexp.MustCompile(`^/api/v1/(namespaces|namespaces/\{name\}|pods|events|configmaps|secrets|namespaces/\{namespace\}/(pods|events|configmaps|secrets)(/.*)?|watch/(pods|events|configmaps|secrets|namespaces/\{namespace\}/(pods|events|configmaps|secrets)(/.*)?))$`)
 	paths := doc["paths"].(map[string]any)
 	for p := range paths {
 		if !keep.MatchString(p) || strings.Contains(p, "/proxy") || strings.Contains(p, "/binding") || strings.Contains(p, "/eviction") || strings.HasSuffix(p, "/resize") {
