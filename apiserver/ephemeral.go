@@ -9,9 +9,7 @@ import (
 	"strings"
 	"time"
 
-	jsonpatch "gopkg.in/evanphx/json-patch.v4"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/util/strategicpatch"
 	"sigs.k8s.io/yaml"
 
 	"github.com/minipod/minipod/api"
@@ -43,30 +41,9 @@ func (s *Server) patchEphemeral(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ct, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";")
-	var patched []byte
-	switch ct {
-	case "application/json-patch+json":
-		p, perr := jsonpatch.DecodePatch(body)
-		if perr != nil {
-			writeError(w, errBadRequest(perr.Error()))
-			return
-		}
-		patched, err = p.Apply(orig)
-	case "application/merge-patch+json":
-		patched, err = jsonpatch.MergePatch(orig, body)
-	case "application/strategic-merge-patch+json":
-		patched, err = strategicpatch.StrategicMergePatch(orig, body, corev1.Pod{})
-	case "application/apply-patch+yaml":
-		var js []byte
-		if js, err = yaml.YAMLToJSON(body); err == nil {
-			patched, err = strategicpatch.StrategicMergePatch(orig, js, corev1.Pod{})
-		}
-	default:
-		writeError(w, errUnsupportedMediaType(ct))
-		return
-	}
+	patched, err := applyPatch(ct, body, corev1.Pod{}, orig)
 	if err != nil {
-		writeError(w, newStatus(http.StatusUnprocessableEntity, "Invalid", fmt.Sprintf("the request is invalid: %v", err), nil))
+		writeError(w, err)
 		return
 	}
 	s.updateEphemeral(w, r, cur, patched)

@@ -13,14 +13,12 @@ import (
 	"time"
 	"unsafe"
 
-	jsonpatch "gopkg.in/evanphx/json-patch.v4"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/strategicpatch"
 	"sigs.k8s.io/yaml"
 
 	"golang.org/x/sys/unix"
@@ -716,46 +714,26 @@ func (s *Server) objPatch(k *objKind) http.HandlerFunc {
 			return
 		}
 		ct, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";")
-		var patch func(cur []byte) ([]byte, error)
-		switch ct {
-		case "application/json-patch+json":
-			p, perr := jsonpatch.DecodePatch(body)
-			if perr != nil {
-				writeError(w, errBadRequest(perr.Error()))
+		if ct == "application/apply-patch+yaml" && s.served(k, ns, name) == nil {
+			// An apply creates what does not exist.
+			js, err := yaml.YAMLToJSON(body)
+			if err != nil {
+				writeError(w, errBadRequest(err.Error()))
 				return
 			}
-			patch = func(cur []byte) ([]byte, error) { return p.Apply(cur) }
-		case "application/merge-patch+json":
-			patch = func(cur []byte) ([]byte, error) { return jsonpatch.MergePatch(cur, body) }
-		case "application/strategic-merge-patch+json":
-			patch = func(cur []byte) ([]byte, error) { return strategicpatch.StrategicMergePatch(cur, body, k.patchTo) }
-		case "application/apply-patch+yaml":
-			js, yerr := yaml.YAMLToJSON(body)
-			if yerr != nil {
-				writeError(w, errBadRequest(yerr.Error()))
+			if rn, _ := rawMeta(body); rn != name {
+				writeError(w, errBadRequest(fmt.Sprintf("metadata.name: Invalid value: %q: the name of the object (%s) does not match the name on the URL (%s)", rn, rn, name)))
 				return
 			}
-			if s.served(k, ns, name) == nil {
-				if rn, _ := rawMeta(body); rn != name {
-					writeError(w, errBadRequest(fmt.Sprintf("metadata.name: Invalid value: %q: the name of the object (%s) does not match the name on the URL (%s)", rn, rn, name)))
-					return
-				}
-				s.createObject(w, r, k, js)
-				return
-			}
-			patch = func(cur []byte) ([]byte, error) { return strategicpatch.StrategicMergePatch(cur, js, k.patchTo) }
-		default:
-			writeError(w, errUnsupportedMediaType(ct))
+			s.createObject(w, r, k, js)
 			return
 		}
-		wrapped := func(cur []byte) ([]byte, error) {
-			b, err := patch(cur)
-			if err != nil {
-				return nil, newStatus(http.StatusUnprocessableEntity, "Invalid", fmt.Sprintf("the request is invalid: %v", err), nil)
-			}
-			return b, nil
+		patch, err := patcher(ct, body, k.patchTo)
+		if err != nil {
+			writeError(w, err)
+			return
 		}
-		s.updateObject(w, r, k, nil, wrapped)
+		s.updateObject(w, r, k, nil, patch)
 	}
 }
 

@@ -69,30 +69,9 @@ func (s *Server) patchPod(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errInternal(err))
 		return
 	}
-	var patched []byte
-	switch ct {
-	case "application/json-patch+json":
-		p, perr := jsonpatch.DecodePatch(body)
-		if perr != nil {
-			writeError(w, errBadRequest(perr.Error()))
-			return
-		}
-		patched, err = p.Apply(orig)
-	case "application/merge-patch+json":
-		patched, err = jsonpatch.MergePatch(orig, body)
-	case "application/strategic-merge-patch+json":
-		patched, err = strategicpatch.StrategicMergePatch(orig, body, corev1.Pod{})
-	case "application/apply-patch+yaml":
-		var js []byte
-		if js, err = yaml.YAMLToJSON(body); err == nil {
-			patched, err = strategicpatch.StrategicMergePatch(orig, js, corev1.Pod{})
-		}
-	default:
-		writeError(w, errUnsupportedMediaType(ct))
-		return
-	}
+	patched, err := applyPatch(ct, body, corev1.Pod{}, orig)
 	if err != nil {
-		writeError(w, newStatus(http.StatusUnprocessableEntity, "Invalid", fmt.Sprintf("the request is invalid: %v", err), nil))
+		writeError(w, err)
 		return
 	}
 	s.update(w, r, cur, patched)
@@ -268,4 +247,48 @@ func (s *Server) awaitMetadata(p *api.Pod, labels, annotations map[string]string
 			return cur
 		}
 	}
+}
+
+// patcher returns what applies a patch of content type ct to an object's JSON, as the API
+// server's patch handler (k8s.io/apiserver pkg/endpoints/handlers/patch.go) picks one per
+// type; schema is the typed object a strategic merge follows. A patch that cannot be read is
+// BadRequest, an unknown type UnsupportedMediaType, and one that does not apply Invalid.
+func patcher(ct string, body []byte, schema any) (func(orig []byte) ([]byte, error), error) {
+	var apply func(orig []byte) ([]byte, error)
+	switch ct {
+	case "application/json-patch+json":
+		p, err := jsonpatch.DecodePatch(body)
+		if err != nil {
+			return nil, errBadRequest(err.Error())
+		}
+		apply = p.Apply
+	case "application/merge-patch+json":
+		apply = func(orig []byte) ([]byte, error) { return jsonpatch.MergePatch(orig, body) }
+	case "application/strategic-merge-patch+json":
+		apply = func(orig []byte) ([]byte, error) { return strategicpatch.StrategicMergePatch(orig, body, schema) }
+	case "application/apply-patch+yaml":
+		js, err := yaml.YAMLToJSON(body)
+		if err != nil {
+			return nil, errBadRequest(err.Error())
+		}
+		apply = func(orig []byte) ([]byte, error) { return strategicpatch.StrategicMergePatch(orig, js, schema) }
+	default:
+		return nil, errUnsupportedMediaType(ct)
+	}
+	return func(orig []byte) ([]byte, error) {
+		b, err := apply(orig)
+		if err != nil {
+			return nil, newStatus(http.StatusUnprocessableEntity, "Invalid", fmt.Sprintf("the request is invalid: %v", err), nil)
+		}
+		return b, nil
+	}, nil
+}
+
+// applyPatch applies a patch of content type ct to orig at once (see patcher).
+func applyPatch(ct string, body []byte, schema any, orig []byte) ([]byte, error) {
+	patch, err := patcher(ct, body, schema)
+	if err != nil {
+		return nil, err
+	}
+	return patch(orig)
 }
