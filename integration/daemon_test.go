@@ -332,6 +332,19 @@ func TestDaemonKubectl(t *testing.T) {
 		}
 		assertNoDir(t, e.podDir("default", "demo"))
 	})
+
+	// generateName: the API server names the pod (names.SimpleNameGenerator).
+	t.Run("generateName", func(t *testing.T) {
+		gen := pathIn(e.dir, "gen.yaml")
+		m := strings.Replace(demoPod("x"), "  name: x\n", "  generateName: gen-\n", 1)
+		writeFile(t, gen, strings.Replace(m, "app: demo", "app: gen", 1))
+		res := d.kubectl(t, "create", "-f", gen, "-o", "name")
+		name := strings.TrimSpace(res.stdout)
+		if res.code != 0 || !regexp.MustCompile(`^pod/gen-[bcdfghjklmnpqrstvwxz2456789]{5}$`).MatchString(name) {
+			t.Fatalf("create with generateName: exit %d, %q %q", res.code, res.stdout, res.stderr)
+		}
+		d.mustKubectl(t, "delete", name, "--grace-period=0", "--force")
+	})
 }
 
 func pathIn(dir, name string) string { return dir + "/" + name }
