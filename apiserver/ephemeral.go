@@ -6,10 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
 
 	"github.com/minipod/minipod/api"
@@ -35,37 +33,15 @@ func (s *Server) patchEphemeral(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errNotFound(podsResource, name))
 		return
 	}
-	orig, err := json.Marshal(s.out(cur))
-	if err != nil {
-		writeError(w, errInternal(err))
-		return
+	if patched, ok := s.patchedPod(w, r, cur, body); ok {
+		s.updateEphemeral(w, r, cur, patched)
 	}
-	ct, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";")
-	patched, err := applyPatch(ct, body, corev1.Pod{}, orig)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	s.updateEphemeral(w, r, cur, patched)
 }
 
 func (s *Server) putEphemeral(w http.ResponseWriter, r *http.Request) {
-	ns, name := r.PathValue("ns"), r.PathValue("name")
-	body, err := readObject(r)
-	if err != nil {
-		writeError(w, err)
-		return
+	if cur, body, ok := s.podToReplace(w, r); ok {
+		s.updateEphemeral(w, r, cur, body)
 	}
-	cur, _ := s.store.get(ns, name)
-	if cur == nil {
-		writeError(w, errNotFound(podsResource, name))
-		return
-	}
-	if rn, rns := rawMeta(body); rn != name || (rns != "" && rns != ns) {
-		writeError(w, errBadRequest("the name or namespace of the object does not match the request"))
-		return
-	}
-	s.updateEphemeral(w, r, cur, body)
 }
 
 // updateEphemeral takes the ephemeral containers of the new pod (JSON or YAML), checks them

@@ -64,36 +64,53 @@ func (s *Server) patchPod(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errNotFound(podsResource, name))
 		return
 	}
-	orig, err := json.Marshal(s.out(cur))
-	if err != nil {
-		writeError(w, errInternal(err))
-		return
+	if patched, ok := s.patchedPod(w, r, cur, body); ok {
+		s.update(w, r, cur, patched)
 	}
-	patched, err := applyPatch(ct, body, corev1.Pod{}, orig)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	s.update(w, r, cur, patched)
 }
 
 func (s *Server) updatePod(w http.ResponseWriter, r *http.Request) {
+	if cur, body, ok := s.podToReplace(w, r); ok {
+		s.update(w, r, cur, body)
+	}
+}
+
+// patchedPod is the pod as served with the request's patch applied (of pods and of
+// pods/ephemeralcontainers); false: the error is written.
+func (s *Server) patchedPod(w http.ResponseWriter, r *http.Request, cur *api.Pod, body []byte) ([]byte, bool) {
+	orig, err := json.Marshal(s.out(cur))
+	if err != nil {
+		writeError(w, errInternal(err))
+		return nil, false
+	}
+	ct, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";")
+	patched, err := applyPatch(ct, body, corev1.Pod{}, orig)
+	if err != nil {
+		writeError(w, err)
+		return nil, false
+	}
+	return patched, true
+}
+
+// podToReplace reads a PUT's object and the pod it replaces, which must exist and have the
+// URL's name and namespace; false: the error is written.
+func (s *Server) podToReplace(w http.ResponseWriter, r *http.Request) (*api.Pod, []byte, bool) {
 	ns, name := r.PathValue("ns"), r.PathValue("name")
 	body, err := readObject(r)
 	if err != nil {
 		writeError(w, err)
-		return
+		return nil, nil, false
 	}
 	cur, _ := s.store.get(ns, name)
 	if cur == nil {
 		writeError(w, errNotFound(podsResource, name))
-		return
+		return nil, nil, false
 	}
 	if rn, rns := rawMeta(body); rn != name || (rns != "" && rns != ns) {
 		writeError(w, errBadRequest("the name or namespace of the object does not match the request"))
-		return
+		return nil, nil, false
 	}
-	s.update(w, r, cur, body)
+	return cur, body, true
 }
 
 // update applies a new version of the pod (the whole object) if only what may change changed.
