@@ -12,16 +12,18 @@ import (
 	"github.com/minipod/minipod/probe"
 )
 
-// probes run the container's startup, liveness and readiness probes against one instance,
-// each on a timer (pkg/kubelet/prober/worker.go): no goroutine waits between runs, so idle
-// probes of many pods cost timers, not goroutines.
+// probes run the container's startup, liveness and readiness probes against one instance
+// (pkg/kubelet/prober/worker.go): one goroutine per probe, which sleeps on its timer between
+// runs. Not a goroutine per run: a fresh goroutine grows its stack through the probe's call
+// chain on every run, and each growth walks the frames' tables in the binary, which kept
+// several MB more of it resident in a monitor probing every second (README Performance).
 type probes struct {
 	w    *worker
 	inst *container.Instance
 
 	mu      sync.Mutex
 	stopped bool
-	timers  []*time.Timer
+	stopc   chan struct{} // closed by stop
 }
 
 // prober is one of the container's probes.
@@ -38,7 +40,7 @@ func (w *worker) startProbes(inst *container.Instance) *probes {
 	if c.StartupProbe == nil && c.LivenessProbe == nil && c.ReadinessProbe == nil {
 		return nil
 	}
-	ps := &probes{w: w, inst: inst}
+	ps := &probes{w: w, inst: inst, stopc: make(chan struct{})}
 	if c.StartupProbe != nil {
 		ps.start(w.prober(probe.Startup, c.StartupProbe))
 		return ps
@@ -73,7 +75,7 @@ func (w *worker) prober(k probe.Kind, spec *api.Probe) *prober {
 }
 
 // start schedules a probe: first when initialDelaySeconds have passed since the container
-// started, then every periodSeconds.
+// started, then every periodSeconds until the probes stop or the probe is put on hold.
 func (ps *probes) start(p *prober) {
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
@@ -81,25 +83,39 @@ func (ps *probes) start(p *prober) {
 		return
 	}
 	first := time.Until(ps.inst.State().StartedAt.Add(time.Duration(p.spec.InitialDelaySeconds) * time.Second))
-	var t *time.Timer
-	t = time.AfterFunc(max(first, 0), func() {
-		ps.run(p)
-		ps.mu.Lock()
-		defer ps.mu.Unlock()
-		if !ps.stopped && !p.tracker.OnHold() {
-			t.Reset(time.Duration(p.spec.PeriodSeconds) * time.Second)
+	period := time.Duration(p.spec.PeriodSeconds) * time.Second
+	go func() {
+		t := time.NewTimer(max(first, 0))
+		defer t.Stop()
+		for {
+			select {
+			case <-ps.stopc:
+				return
+			case <-t.C:
+			}
+			ps.run(p)
+			if ps.isStopped() || ps.onHold(p) {
+				return
+			}
+			t.Reset(period)
 		}
-	})
-	ps.timers = append(ps.timers, t)
+	}()
 }
 
 func (ps *probes) stop() {
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
-	ps.stopped = true
-	for _, t := range ps.timers {
-		t.Stop()
+	if !ps.stopped {
+		ps.stopped = true
+		close(ps.stopc)
 	}
+}
+
+// onHold reports whether p waits for the next instance (the tracker is reset under m.mu).
+func (ps *probes) onHold(p *prober) bool {
+	ps.w.m.mu.Lock()
+	defer ps.w.m.mu.Unlock()
+	return p.tracker.OnHold()
 }
 
 func (ps *probes) isStopped() bool {

@@ -38,7 +38,7 @@ type HTTPRequest struct {
 }
 
 // probeTransport is the transport of pkg/probe/http/http.go::NewWithTLSConfig, shared by every
-// probe as the kubelet shares its one: no certificate checks (a pod's certificate cannot be
+// https probe as the kubelet shares its one (plain HTTP goes through plainHTTP): no certificate checks (a pod's certificate cannot be
 // verified), no proxy from the environment, no Accept-Encoding, and no keep-alives, so no idle
 // connection or goroutine outlives a probe. TLSHandshakeTimeout, IdleConnTimeout and HTTP/2 over
 // TLS are what apimachinery's SetTransportDefaults adds.
@@ -123,7 +123,7 @@ func newRequest(ctx context.Context, r HTTPRequest) (*http.Request, error) {
 // The error result is non-nil only when the request cannot be built (with Unknown) or the body
 // cannot be read (with Failure): the kubelet reports both as errored probes and ignores them.
 func HTTP(ctx context.Context, r HTTPRequest) (Result, string, error) {
-	client := http.Client{Transport: probeTransport, CheckRedirect: checkRedirect}
+	client := http.Client{Transport: plainHTTP{}, CheckRedirect: checkRedirect}
 	reqCtx := ctx
 	if deadline, ok := ctx.Deadline(); ok {
 		if timeout := time.Until(deadline); timeout > 0 {

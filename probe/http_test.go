@@ -500,3 +500,38 @@ func (o iotestOneByte) Read(p []byte) (int, error) {
 type errReader struct{}
 
 func (errReader) Read([]byte) (int, error) { return 0, errors.New("connection reset") }
+
+// A plain-HTTP probe redirected to https on the same host follows it over TLS (plainHTTP hands
+// https to the shared transport), and a read after Close fails as net/http's bodies do.
+func TestHTTPRedirectToHTTPS(t *testing.T) {
+	secure := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "secure")
+	}))
+	defer secure.Close()
+	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, secure.URL+"/", http.StatusFound)
+	}))
+	defer plain.Close()
+	host, port := splitHostPort(t, plain.URL)
+
+	result, output, err := HTTP(timeoutCtx(t, 5*time.Second), HTTPRequest{Host: host, Port: port})
+	if result != Success || output != "secure" || err != nil {
+		t.Fatalf("HTTP() = %v, %q, %v; want success, secure", result, output, err)
+	}
+
+	req, err := http.NewRequest(http.MethodGet, plain.URL+"/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := plainHTTP{}.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if _, err := res.Body.Read(make([]byte, 1)); !errors.Is(err, errReadOnClosedBody) {
+		t.Errorf("Read after Close = %v, want %v", err, errReadOnClosedBody)
+	}
+	if err := res.Body.Close(); err != nil {
+		t.Errorf("second Close = %v", err)
+	}
+}
