@@ -17,11 +17,11 @@ import (
 // headers and error texts.
 //
 // Why not probeTransport for plain HTTP too: with keep-alives off it still runs every request
-// on two or three fresh goroutines (the dial, the connection's read and write loops). Each of
-// them grows its stack through net/http's deep call chains, and every stack growth walks the
-// frames' tables in the binary's read-only data: a monitor probing every second kept about
-// 6 MB more of its binary resident (`make bench`, README Performance). Here a probe is a dial,
-// one write and one read on a goroutine whose stack is already grown.
+// on two or three fresh goroutines (the dial, the connection's read and write loops). Each
+// grows its stack through net/http's deep call chains, and every stack growth walks the
+// frames' tables in the binary's read-only data, which a probe every second keeps resident
+// (README Performance, "Probes"). Here a probe is a dial, one write and one read on the
+// probe's own goroutine, whose stack is already grown.
 type plainHTTP struct{}
 
 func (plainHTTP) RoundTrip(req *http.Request) (*http.Response, error) {
