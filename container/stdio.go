@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/containerd/console"
@@ -128,19 +129,67 @@ func (s *stdio) copy(stream string, r io.ReadCloser) {
 		defer s.copiers.Done()
 		defer r.Close()
 		w := crilog.NewWriter(s.log, stream, time.Now)
-		buf := make([]byte, 32<<10)
+		defer w.Close()
+		out := func(p []byte) {
+			w.Write(p)
+			s.fanOut(stream, p)
+		}
+		if f, ok := r.(*os.File); ok {
+			if rc, err := f.SyscallConn(); err == nil {
+				for {
+					if err := readPooled(rc, out); err != nil {
+						return
+					}
+				}
+			}
+		}
+		buf := make([]byte, outputBufferSize)
 		for {
 			n, err := r.Read(buf)
 			if n > 0 {
-				w.Write(buf[:n])
-				s.fanOut(stream, buf[:n])
+				out(buf[:n])
 			}
 			if err != nil {
-				w.Close()
 				return
 			}
 		}
 	}()
+}
+
+const outputBufferSize = 32 << 10
+
+// outputBuffers hold a container's output only while it is being copied, so the streams of a
+// quiet container hold none (two 32 KiB buffers per container for the pod's life otherwise).
+var outputBuffers = sync.Pool{New: func() any { b := make([]byte, outputBufferSize); return &b }}
+
+// readPooled waits until the pipe behind rc is readable, reads what is there into a pooled
+// buffer and gives it to out; io.EOF once every writer is gone.
+func readPooled(rc syscall.RawConn, out func([]byte)) error {
+	var readErr error
+	err := rc.Read(func(fd uintptr) bool {
+		bp := outputBuffers.Get().(*[]byte)
+		defer outputBuffers.Put(bp)
+		for {
+			n, err := unix.Read(int(fd), *bp)
+			switch {
+			case err == unix.EINTR:
+				continue
+			case err == unix.EAGAIN:
+				return false // empty: wait for the poller, holding no buffer
+			case err != nil:
+				readErr = err
+			case n == 0:
+				readErr = io.EOF
+			default:
+				out((*bp)[:n])
+			}
+			return true
+		}
+	})
+	if err != nil {
+		return err
+	}
+	return readErr
 }
 
 // fanOut writes output to every attached client. A client that cannot keep up is dropped
