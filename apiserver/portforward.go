@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"sync"
@@ -18,7 +17,7 @@ import (
 	"k8s.io/streaming/pkg/httpstream/spdy"
 
 	"github.com/minipod/minipod/api"
-	"github.com/minipod/minipod/state"
+	"github.com/minipod/minipod/pods"
 )
 
 // pods/portforward as the kubelet serves it (pkg/kubelet/cri/streaming/portforward/httpstream.go):
@@ -171,7 +170,10 @@ func (s *Server) dialPod(p *api.Pod, port int) (net.Conn, error) {
 	if p.Spec.HostNetwork {
 		return net.DialTimeout("tcp", addr, 10*time.Second)
 	}
-	path := filepath.Join(s.cfg.Network().NetNSDir, state.SandboxID(p.Metadata.UID))
+	path, err := pods.NetNSPath(s.cfg, p.Metadata.Namespace, p.Metadata.Name, p.Metadata.UID)
+	if err != nil {
+		return nil, err
+	}
 	target, err := netns.GetFromPath(path)
 	if err != nil {
 		return nil, fmt.Errorf("pod network namespace: %w", err)

@@ -329,11 +329,11 @@ spec:
 			t.Errorf("%s: %q, want %q", cmd, got, want)
 		}
 	}
-	// On the host: secret and projected volumes are tmpfs of the pod's memory limit,
-	// configMap ones not mounts at all.
+	// Secret and projected volumes are tmpfs of the pod's memory limit (in the monitor's mount
+	// namespace, like all of a pod's mounts), configMap ones not mounts at all.
 	p := e.status("default", "vols")
 	volDir := filepath.Join(e.rootDir, "pods", p.Metadata.UID, "volumes")
-	mounts := mountLinesUnder(volDir)
+	mounts := e.monitorMountLinesUnder(t, "vols", volDir)
 	for _, v := range []string{"sec", "proj"} {
 		if !slices.ContainsFunc(mounts, func(l string) bool {
 			return strings.Contains(l, " "+filepath.Join(volDir, v)+" ") && strings.Contains(l, " - tmpfs tmpfs ") && strings.Contains(l, "size=65536k")

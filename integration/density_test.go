@@ -3,6 +3,9 @@
 package integration
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -74,5 +77,61 @@ func TestDeleteAllPodsMaxPods(t *testing.T) {
 	if !strings.Contains(res.stderr, "No resources found") {
 		t.Errorf("delete pods --all -A with no pods: stderr %q, want No resources found", res.stderr)
 	}
+	assertNoLeaks(t, e)
+}
+
+// TestPodMountsStayInTheMonitor: a pod's mounts (root filesystems, /dev/shm, namespace pins,
+// a memory emptyDir) are made in its monitor's own mount namespace, so the host's mount table,
+// which every container start copies, does not grow with the number of pods; only the
+// per-installation mount roots are there. Deleting the pod leaves nothing.
+func TestPodMountsStayInTheMonitor(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	p := newPod("mounts", api.RestartPolicyAlways, sh("a", "exec sleep 100000"), sh("b", "exec sleep 100000"))
+	p.Spec.Volumes = []api.Volume{{Name: "mem", EmptyDir: &api.EmptyDirVolumeSource{Medium: "Memory"}}}
+	p.Spec.Containers[0].VolumeMounts = []api.VolumeMount{{Name: "mem", MountPath: "/mem"}}
+	p.Spec.TerminationGracePeriodSeconds = int64p(0)
+	r := e.run(manifest(p), "-d")
+	if code := r.wait(t, 60*time.Second); code != 0 {
+		t.Fatalf("run -d: exit %d: %s", code, r.stderr())
+	}
+	e.waitFor(t, "default", "mounts", func(p *api.Pod) bool { return p.Status.Phase == api.PodRunning }, time.Minute)
+
+	roots := map[string]bool{
+		filepath.Join(e.stateDir, "netns"): true, filepath.Join(e.stateDir, "ns"): true, filepath.Join(e.rootDir, "pods"): true,
+	}
+	for _, l := range mountLinesUnder(e.dir) {
+		if f := strings.Fields(l); len(f) > 4 && roots[f[4]] {
+			continue
+		}
+		t.Errorf("a pod's mount in the host's mount table: %s", l)
+	}
+	host, err := os.Readlink("/proc/self/ns/mnt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := monitorPID(t, e, "mounts")
+	mine, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/mnt", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mine == host {
+		t.Fatalf("the monitor shares the host's mount namespace (%s)", host)
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/mountinfo", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]int{}
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) > 8 && strings.HasPrefix(f[4], e.dir+"/") && !roots[f[4]] {
+			kinds[f[len(f)-3]]++ // the filesystem type, after the " - " separator
+		}
+	}
+	// Two overlays, /dev/shm and the memory emptyDir (tmpfs), the net, IPC and UTS pins (nsfs).
+	if kinds["overlay"] != 2 || kinds["tmpfs"] != 2 || kinds["nsfs"] != 3 {
+		t.Errorf("the monitor's mounts under the test's directory by type: %v, want 2 overlay, 2 tmpfs, 3 nsfs", kinds)
+	}
+	e.deletePod(t, "mounts")
 	assertNoLeaks(t, e)
 }

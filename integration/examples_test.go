@@ -195,7 +195,7 @@ func TestDocsExamples(t *testing.T) {
 			start(t, "pods/lifecycle-events.yaml")
 			p := e.waitFor(t, "default", "lifecycle-demo", running("lifecycle-demo-container"), 60*time.Second)
 			id := strings.TrimPrefix(ctrStatus(p, "lifecycle-demo-container").ContainerID, "minipod://")
-			msg, err := os.ReadFile(filepath.Join(e.rootDir, "pods", p.Metadata.UID, "containers", id, "rootfs", "usr", "share", "message"))
+			msg, err := os.ReadFile(e.inMonitor(t, "lifecycle-demo", filepath.Join(e.rootDir, "pods", p.Metadata.UID, "containers", id, "rootfs", "usr", "share", "message")))
 			if err != nil || string(msg) != "Hello from the postStart handler\n" {
 				t.Errorf("/usr/share/message = %q, %v", msg, err)
 			}

@@ -901,14 +901,17 @@ func (e *env) leaks(keepPods bool) []string {
 		out = append(out, fmt.Sprintf("host veth on %s: %s", e.bridge, v))
 	}
 	out = append(out, natLeaks(e)...)
-	netnsDir := filepath.Join(e.stateDir, "netns")
-	selfBinds := 0
+	// The directories monitors mount under are private bind mounts of themselves
+	// (sandbox.PrepareMountRoots): per-installation infrastructure, like the bridge, not
+	// per-pod resources. One each is allowed; a pod's own mounts are never in the host's table.
+	roots := map[string]int{}
+	for _, d := range []string{filepath.Join(e.stateDir, "netns"), filepath.Join(e.stateDir, "ns"), filepath.Join(e.rootDir, "pods")} {
+		roots[d] = 0
+	}
 	for _, l := range mountLinesUnder(e.dir) {
-		// Like iproute2's /run/netns, the runtime may make <state-dir>/netns a shared bind
-		// mount of itself (so pins propagate and unpin everywhere). That is per-installation
-		// infrastructure, like the bridge, not a per-pod resource: one such mount is allowed.
-		if f := strings.Fields(l); len(f) > 4 && f[4] == netnsDir && f[3] == netnsDir {
-			if selfBinds++; selfBinds == 1 {
+		if f := strings.Fields(l); len(f) > 4 && f[3] == f[4] {
+			if n, ok := roots[f[4]]; ok && n == 0 {
+				roots[f[4]]++
 				continue
 			}
 		}
@@ -947,8 +950,23 @@ func linkExists(name string) bool {
 }
 
 // mountLinesUnder returns the /proc/self/mountinfo lines that mention dir.
-func mountLinesUnder(dir string) []string {
-	b, err := os.ReadFile("/proc/self/mountinfo")
+func mountLinesUnder(dir string) []string { return mountinfoLinesUnder("/proc/self/mountinfo", dir) }
+
+// A pod's own mounts (root filesystems, tmpfs volumes, namespace pins) are in its monitor's
+// mount namespace only: these see them there.
+
+// monitorMountLinesUnder is mountLinesUnder in the mount namespace of pod name's monitor.
+func (e *env) monitorMountLinesUnder(t testing.TB, name, dir string) []string {
+	return mountinfoLinesUnder(fmt.Sprintf("/proc/%d/mountinfo", monitorPID(t, e, name)), dir)
+}
+
+// inMonitor is path as pod name's monitor sees it, to be opened from the test.
+func (e *env) inMonitor(t testing.TB, name, path string) string {
+	return fmt.Sprintf("/proc/%d/root%s", monitorPID(t, e, name), path)
+}
+
+func mountinfoLinesUnder(mountinfo, dir string) []string {
+	b, err := os.ReadFile(mountinfo)
 	if err != nil {
 		return []string{"cannot read mountinfo: " + err.Error()}
 	}

@@ -297,9 +297,9 @@ func TestImageVolume(t *testing.T) {
 	if res := e.exec("image", "rm", ref); res.code == 0 || !strings.Contains(res.stderr, "used by a pod") {
 		t.Errorf("image rm of an image volume in use: exit %d %q", res.code, res.stderr)
 	}
-	// Mounted once for the two mounts, under the pod's data dir.
-	if n := len(mountPointsUnder(filepath.Join(e.rootDir, "pods", st.Metadata.UID, "image-volumes"))); n != 1 {
-		t.Errorf("%d image volume mounts, want 1", n)
+	// Mounted once for the two mounts, under the pod's data dir (in the monitor's namespace).
+	if ms := e.monitorMountLinesUnder(t, "tools", filepath.Join(e.rootDir, "pods", st.Metadata.UID, "image-volumes")); len(ms) != 1 {
+		t.Errorf("image volume mounts %q, want 1", ms)
 	}
 	if out := e.mustExec(t, "describe", "pod", "tools").stdout; !regexp.MustCompile(`Type:\s+Image \(a container image or OCI artifact\)\n\s+Reference:\s+` + regexp.QuoteMeta(ref) + `\n\s+PullPolicy:\s+Always\n`).MatchString(out) {
 		t.Errorf("describe:\n%s", out)

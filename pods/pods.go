@@ -148,6 +148,10 @@ func Create(cfg state.Config, pod *api.Pod) (*Handle, error) {
 			return nil, &RejectedError{Handle: h, Pod: &p}
 		}
 	}
+	if err == nil {
+		// Once per installation: what the monitor mounts in its own namespace stays there.
+		err = sandbox.PrepareMountRoots(cfg)
+	}
 	var logf *os.File
 	if err == nil {
 		logf, err = os.OpenFile(filepath.Join(dir, state.MonitorLog), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
