@@ -228,7 +228,7 @@ func LogFile(cfg state.Config, p *api.Pod, container string, restartCount int32)
 // List returns the status of every pod on this host, sorted by namespace and name. A pod
 // whose monitor died without tearing down is reported Unknown.
 func List(cfg state.Config) ([]*api.Pod, error) {
-	return list(cfg, state.ReadStatus)
+	return list(cfg, func() func(string) (*api.Pod, error) { return state.ReadStatus })
 }
 
 // ListSummaries is List with only what kubectl's columns show (kubeprint.Pod): the metadata,
@@ -236,7 +236,14 @@ func List(cfg state.Config) ([]*api.Pod, error) {
 // restartPolicy. Decoding a whole pod is most of `get pods` with hundreds of them; this takes
 // half the time.
 func ListSummaries(cfg state.Config) ([]*api.Pod, error) {
-	return list(cfg, readSummary)
+	return list(cfg, func() func(string) (*api.Pod, error) {
+		var buf []byte // one per worker: the statuses are read one after another
+		return func(dir string) (*api.Pod, error) {
+			p, b, err := readSummary(dir, buf[:0])
+			buf = b
+			return p, err
+		}
+	})
 }
 
 // podSummary is what ListSummaries decodes of a status file.
@@ -254,14 +261,16 @@ type podSummary struct {
 	Status api.PodStatus `json:"status"`
 }
 
-func readSummary(dir string) (*api.Pod, error) {
-	b, err := state.ReadStatusBytes(dir)
+// readSummary decodes the summary of the status in dir, read into buf, which it returns for
+// the next read (decoding copies what it keeps).
+func readSummary(dir string, buf []byte) (*api.Pod, []byte, error) {
+	b, err := state.AppendStatusBytes(dir, buf)
 	if err != nil {
-		return nil, err
+		return nil, buf, err
 	}
 	var s podSummary
 	if err := json.Unmarshal(b, &s); err != nil {
-		return nil, fmt.Errorf("read %s: %w", filepath.Join(dir, state.StatusFile), err)
+		return nil, b, fmt.Errorf("read %s: %w", filepath.Join(dir, state.StatusFile), err)
 	}
 	p := &api.Pod{APIVersion: "v1", Kind: "Pod", Metadata: s.Metadata, Status: s.Status}
 	for _, c := range s.Spec.Containers {
@@ -270,10 +279,11 @@ func readSummary(dir string) (*api.Pod, error) {
 	for _, c := range s.Spec.InitContainers {
 		p.Spec.InitContainers = append(p.Spec.InitContainers, api.Container{Name: c.Name, RestartPolicy: c.RestartPolicy})
 	}
-	return p, nil
+	return p, b, nil
 }
 
-func list(cfg state.Config, read func(dir string) (*api.Pod, error)) ([]*api.Pod, error) {
+// list reads every pod with a reader made by newReader for each worker.
+func list(cfg state.Config, newReader func() func(dir string) (*api.Pod, error)) ([]*api.Pod, error) {
 	entries, err := os.ReadDir(cfg.PodsDir())
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
@@ -288,6 +298,7 @@ func list(cfg state.Config, read func(dir string) (*api.Pod, error)) ([]*api.Pod
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Go(func() {
+			read := newReader()
 			for i := w; i < len(entries); i += workers {
 				dir := filepath.Join(cfg.PodsDir(), entries[i].Name())
 				p, err := read(dir)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"time"
 
@@ -281,6 +282,9 @@ func noResources(o getOptions) {
 }
 
 func getPods(cfg state.Config, o getOptions, names []string) error {
+	if !o.watch {
+		oneShotGC()
+	}
 	if o.allNamespaces && len(names) > 0 {
 		return badInput(errors.New("get: a resource cannot be retrieved by name across all namespaces"))
 	}
@@ -495,5 +499,17 @@ func watchPodSet(ctx context.Context, cfg state.Config, h podSetHandler) error {
 				return err
 			}
 		}
+	}
+}
+
+// oneShotGC turns the collector off for the rest of a command that lists and exits: decoding
+// a thousand statuses in a fresh process otherwise spends about a third of its CPU in
+// collections of a heap that is about to be dropped whole (`perf stat` of `get pods` on 1,000
+// pods: 125 against 81 ms of CPU). The memory limit still collects should the heap pass it.
+// GOGC or GOMEMLIMIT in the environment win.
+func oneShotGC() {
+	if os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetGCPercent(-1)
+		debug.SetMemoryLimit(256 << 20)
 	}
 }
