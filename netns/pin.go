@@ -1,13 +1,12 @@
 package netns
 
 import (
-	"errors"
 	"fmt"
-	"os"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
+	"github.com/minipod/minipod/mountpoint"
 	"github.com/minipod/minipod/nspin"
 )
 
@@ -32,30 +31,8 @@ func (p *podNS) close() {
 // mount point (rather than inheriting /run's propagation) makes the
 // behaviour independent of how the host mounted /run.
 func ensurePinDir(dir string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("netns: Config.NetNSDir: %w", err)
-	}
-	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("netns: Config.NetNSDir: %w", err)
-	}
-	defer unix.Close(fd)
-	// Concurrent Setups (goroutines or processes) may race here; without
-	// the lock two could bind the dir onto itself and stack two mounts.
-	if err := unix.Flock(fd, unix.LOCK_EX); err != nil {
-		return fmt.Errorf("netns: lock %s: %w", dir, err)
-	}
-	// Cheap when already done, so it runs on every Setup rather than being
-	// cached: the dir may have been unmounted or removed meanwhile.
-	err = unix.Mount("", dir, "", unix.MS_SHARED, "")
-	if errors.Is(err, unix.EINVAL) { // not a mount point yet
-		if err := unix.Mount(dir, dir, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
-			return fmt.Errorf("netns: bind mount %s onto itself: %w", dir, err)
-		}
-		err = unix.Mount("", dir, "", unix.MS_SHARED, "")
-	}
-	if err != nil {
-		return fmt.Errorf("netns: make %s a shared mount: %w", dir, err)
+	if _, err := mountpoint.Ensure(dir, 0o755, unix.MS_SHARED); err != nil {
+		return fmt.Errorf("netns: make Config.NetNSDir %s a shared mount: %w", dir, err)
 	}
 	return nil
 }
