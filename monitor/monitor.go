@@ -71,6 +71,9 @@ type monitor struct {
 	stopping     bool                // the pod is terminating: nothing (re)starts any more
 	deleting     bool                // ... because it is being deleted (not because it completed)
 	remove       bool                // remove the pod's state and logs once it has stopped
+	live         int                 // instances created or being created that may have a process (netrelease.go)
+	netReleased  chan struct{}       // closed when an early release of the network ended (netrelease.go)
+	netErr       error               // how it ended; read after netReleased is closed
 	deadline     time.Time           // when the grace period of a stop under way ends
 	exitc        chan struct{}       // closed and replaced whenever an instance exits, see waitExit
 	imagesUsed   map[string][]string // container name -> its image ID and layer dirs, for `image rm`/`prune`
@@ -148,22 +151,39 @@ func Run(dir string, lock *os.File) error {
 	} else {
 		runErr = m.run()
 	}
+	m.mu.Lock()
+	remove := m.remove && runErr == nil
+	m.mu.Unlock()
+	// A delete: nothing of the pod stays. Its logs go while the sandbox is released (nothing
+	// needs them to retry a release), its state once the release succeeded.
+	var logErr error
+	logsRemoved := make(chan struct{})
+	go func() {
+		if remove {
+			logErr = os.RemoveAll(m.rec.LogDir())
+		}
+		close(logsRemoved)
+	}()
 	// The marker tells readers that no resource of the pod is left to release: it is written
 	// only after a release that succeeded, so that a delete or the garbage collector retries
 	// one that failed (a cgroup still busy, say).
-	if err := sandbox.Release(m.rec); err != nil {
+	if err := m.releaseSandbox(); err != nil {
 		log.Error("teardown", "err", err)
 		runErr = errors.Join(runErr, err)
 	} else if err := os.WriteFile(filepath.Join(dir, state.TornDownFile), nil, 0o644); err != nil {
 		runErr = errors.Join(runErr, err)
 	}
+	<-logsRemoved
 	m.mu.Lock()
-	remove := m.remove
+	late := m.remove && !remove // a delete that came during the release
 	m.mu.Unlock()
-	if remove && runErr == nil {
-		// A delete: nothing of the pod stays. Followers have the final status from their
-		// watch streams; the lock goes with this process.
-		if err := errors.Join(os.RemoveAll(m.rec.LogDir()), os.RemoveAll(dir)); err != nil {
+	if (remove || late) && runErr == nil {
+		// Followers have the final status from their watch streams; the lock goes with this
+		// process.
+		if late {
+			logErr = os.RemoveAll(m.rec.LogDir())
+		}
+		if err := errors.Join(logErr, os.RemoveAll(dir)); err != nil {
 			log.Error("remove pod", "err", err)
 		}
 	}

@@ -29,6 +29,7 @@ func (m *monitor) stop(grace time.Duration, deleting bool) {
 		m.markDeletedLocked(grace)
 	}
 	m.updateLocked()
+	m.releaseNetworkEarlyLocked()
 	var kills []func()
 	for _, w := range m.allWorkersLocked() {
 		switch inst := w.inst; {

@@ -172,9 +172,11 @@ func (w *worker) backOff(finished time.Time) bool {
 // container started (its postStart hook returned) or failed to.
 func (w *worker) runOnce(img *image.Image, attempt int32, first func()) *api.ContainerStateTerminated {
 	m := w.m
-	if !m.waitSandbox() || !m.waitConfigVolumes() {
+	if !m.waitSandbox() || !m.waitConfigVolumes() || !m.instanceBegins() {
 		return nil
 	}
+	ended := sync.OnceFunc(m.instanceEnded)
+	defer ended()
 	begin := time.Now()
 	inst, err := w.create(img, attempt)
 	// What the kubelet reports as CreateContainerConfigError or CreateContainerError is
@@ -214,6 +216,8 @@ func (w *worker) runOnce(img *image.Image, attempt int32, first func()) *api.Con
 	}
 	w.setRunning(inst, attempt)
 	first()
+	<-inst.Reaped()
+	ended()
 	st := inst.Wait()
 	term := w.exited(inst, st)
 	if err := inst.Delete(); err != nil {
