@@ -247,10 +247,11 @@ func (m *monitor) run() error {
 	m.pod.Status.StartTime = &start
 	m.pod.Status.QOSClass = api.GetPodQOS(&m.pod)
 	m.openEphemeralLocked()
+	// The sandbox, the start's critical path, does not wait for the first status write.
+	go m.setupSandbox()
 	m.updateLocked()
 	m.mu.Unlock()
 
-	go m.setupSandbox()
 	go m.configVols.run()
 	defer m.watchLocalStorage()()
 	if d := spec.ActiveDeadlineSeconds; d != nil {
@@ -313,8 +314,13 @@ func (m *monitor) run() error {
 
 func (m *monitor) setupSandbox() {
 	t := time.Now()
-	m.host = readHost() // containers read it after sandboxDone
+	hostRead := make(chan struct{})
+	go func() {
+		m.host = readHost() // containers read it after sandboxDone
+		close(hostRead)
+	}()
 	sb, err := sandbox.Setup(m.rec)
+	<-hostRead
 	m.log.Info("sandbox", "took", time.Since(t), "err", err)
 	m.mu.Lock()
 	m.sb, m.sandboxErr = sb, err
