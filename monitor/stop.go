@@ -28,8 +28,8 @@ func (m *monitor) stop(grace time.Duration, deleting bool) {
 	if deleting {
 		m.markDeletedLocked(grace)
 	}
-	m.updateLocked()
 	m.releaseNetworkEarlyLocked()
+	m.updateLocked()
 	var kills []func()
 	for _, w := range m.allWorkersLocked() {
 		switch inst := w.inst; {
