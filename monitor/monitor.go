@@ -334,12 +334,15 @@ func (m *monitor) setupSandbox() {
 		for _, w := range sb.Warnings {
 			m.event(nil, api.EventWarning, "DNSConfigForming", w)
 		}
+		// The containers' creation does not wait for the status write; what they report
+		// waits for the lock, so it is written after it.
+		close(m.sandboxDone)
 		m.updateLocked()
 	} else {
 		m.event(nil, api.EventWarning, "FailedCreatePodSandBox", "Failed to create pod sandbox: "+err.Error())
+		close(m.sandboxDone)
 	}
 	m.mu.Unlock()
-	close(m.sandboxDone)
 	if err != nil {
 		m.stop(0, false)
 	}
