@@ -72,6 +72,7 @@ type monitor struct {
 	deleting     bool                // ... because it is being deleted (not because it completed)
 	remove       bool                // remove the pod's state and logs once it has stopped
 	live         int                 // instances created or being created that may have a process (netrelease.go)
+	creating     int                 // ... of which are being created
 	netReleased  chan struct{}       // closed when an early release of the network ended (netrelease.go)
 	netErr       error               // how it ended; read after netReleased is closed
 	deadline     time.Time           // when the grace period of a stop under way ends

@@ -9,7 +9,7 @@ import (
 // The pod's network is released as soon as the pod is stopping and none of its containers has
 // a process any more, or all are being killed with no grace period left (SIGKILL sent, no
 // preStop hook runs), rather than after every container's teardown: deleting the veth waits
-// for the kernel's RCU grace period (8 to 17 ms here), and so it overlaps the containers'
+// for the kernel's RCU grace periods (8 to 20 ms here), and so it overlaps the containers'
 // exit, libcontainer destroy and root filesystem removal. sandbox.Release, at the monitor's end,
 // still releases everything (what is gone already costs nothing), so a failure here is retried
 // there, and a monitor that dies leaves the network to `delete` and the garbage collector as
@@ -24,7 +24,17 @@ func (m *monitor) instanceBegins() bool {
 		return false
 	}
 	m.live++
+	m.creating++
 	return true
+}
+
+// instanceCreated notes that an instance counted by instanceBegins was started or failed to
+// be: its init no longer needs the pod's namespaces.
+func (m *monitor) instanceCreated() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.creating--
+	m.releaseNetworkEarlyLocked()
 }
 
 // instanceEnded notes that an instance counted by instanceBegins has no process any more.
@@ -42,7 +52,7 @@ func (m *monitor) releaseNetworkEarlyLocked() {
 	if !m.stopping || !m.sandboxReady || m.netReleased != nil {
 		return
 	}
-	if m.live > 0 && (time.Now().Before(m.deadline) || m.creatingLocked()) {
+	if m.live > 0 && (time.Now().Before(m.deadline) || m.creating > 0) {
 		return
 	}
 	done := make(chan struct{})
@@ -71,15 +81,4 @@ func (m *monitor) releaseSandbox() error {
 		return sandbox.Release(m.rec)
 	}
 	return err
-}
-
-// creatingLocked reports whether an instance is being created: counted, not yet running.
-func (m *monitor) creatingLocked() bool {
-	running := 0
-	for _, w := range m.allWorkersLocked() {
-		if w.inst != nil {
-			running++
-		}
-	}
-	return running < m.live
 }

@@ -175,8 +175,9 @@ func (w *worker) runOnce(img *image.Image, attempt int32, first func()) *api.Con
 	if !m.waitSandbox() || !m.waitConfigVolumes() || !m.instanceBegins() {
 		return nil
 	}
-	ended := sync.OnceFunc(m.instanceEnded)
+	ended, created := sync.OnceFunc(m.instanceEnded), sync.OnceFunc(m.instanceCreated)
 	defer ended()
+	defer created()
 	begin := time.Now()
 	inst, err := w.create(img, attempt)
 	// What the kubelet reports as CreateContainerConfigError or CreateContainerError is
@@ -203,6 +204,7 @@ func (w *worker) runOnce(img *image.Image, attempt int32, first func()) *api.Con
 		first()
 		return term
 	}
+	created()
 	w.event(api.EventNormal, "Started", "Started container "+w.c.Name)
 	m.log.Info("started", "container", w.c.Name, "took", time.Since(begin))
 	// The kubelet runs postStart before it reports the container running, and kills it if
