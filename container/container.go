@@ -94,6 +94,7 @@ type Instance struct {
 	proc   *libcontainer.Process
 	stdio  *stdio
 	exited chan struct{} // closed once the process is reaped and the exit recorded
+	reaped chan struct{} // closed once the process is reaped, before the instance's cleanup
 	// starting is held by Start while libcontainer lets the process exec, and by reap
 	// before it destroys the libcontainer container: a process that dies right after
 	// Create (a seccomp profile refusing what runc needs) must not be destroyed under Exec.

@@ -19,6 +19,7 @@ func Create(cfg Config) (_ *Instance, err error) {
 	i := &Instance{
 		cfg:    cfg,
 		exited: make(chan struct{}),
+		reaped: make(chan struct{}),
 		state:  State{ID: cfg.ID, Name: cfg.Name, Attempt: cfg.Attempt, LogPath: cfg.LogPath},
 	}
 	defer func() {

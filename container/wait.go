@@ -18,12 +18,17 @@ func (i *Instance) Wait() State {
 // Exited is closed once the instance's process has exited and its exit is recorded.
 func (i *Instance) Exited() <-chan struct{} { return i.exited }
 
+// Reaped is closed as soon as the instance's process is reaped, before Exited: in its own
+// PID namespace, its init is reaped only after every other process of the namespace.
+func (i *Instance) Reaped() <-chan struct{} { return i.reaped }
+
 // reap waits for the process, lets the log copiers drain, records the exit and releases what
 // an exited instance no longer needs: its libcontainer container (and cgroup) and its root
 // filesystem mount. The instance's files stay until Delete.
 func (i *Instance) reap() {
 	ps, _ := i.proc.Wait()
 	finished := time.Now()
+	close(i.reaped)
 	i.stdio.wait()
 	exit := exitOf(ps)
 	// The OOM kill count goes with the cgroup: read it before Destroy.

@@ -71,6 +71,10 @@ type monitor struct {
 	stopping     bool                // the pod is terminating: nothing (re)starts any more
 	deleting     bool                // ... because it is being deleted (not because it completed)
 	remove       bool                // remove the pod's state and logs once it has stopped
+	live         int                 // instances created or being created that may have a process (netrelease.go)
+	creating     int                 // ... of which are being created
+	netReleased  chan struct{}       // closed when an early release of the network ended (netrelease.go)
+	netErr       error               // how it ended; read after netReleased is closed
 	deadline     time.Time           // when the grace period of a stop under way ends
 	exitc        chan struct{}       // closed and replaced whenever an instance exits, see waitExit
 	imagesUsed   map[string][]string // container name -> its image ID and layer dirs, for `image rm`/`prune`
@@ -148,22 +152,39 @@ func Run(dir string, lock *os.File) error {
 	} else {
 		runErr = m.run()
 	}
+	m.mu.Lock()
+	remove := m.remove && runErr == nil
+	m.mu.Unlock()
+	// A delete: nothing of the pod stays. Its logs go while the sandbox is released (nothing
+	// needs them to retry a release), its state once the release succeeded.
+	var logErr error
+	logsRemoved := make(chan struct{})
+	go func() {
+		if remove {
+			logErr = os.RemoveAll(m.rec.LogDir())
+		}
+		close(logsRemoved)
+	}()
 	// The marker tells readers that no resource of the pod is left to release: it is written
 	// only after a release that succeeded, so that a delete or the garbage collector retries
 	// one that failed (a cgroup still busy, say).
-	if err := sandbox.Release(m.rec); err != nil {
+	if err := m.releaseSandbox(); err != nil {
 		log.Error("teardown", "err", err)
 		runErr = errors.Join(runErr, err)
 	} else if err := os.WriteFile(filepath.Join(dir, state.TornDownFile), nil, 0o644); err != nil {
 		runErr = errors.Join(runErr, err)
 	}
+	<-logsRemoved
 	m.mu.Lock()
-	remove := m.remove
+	late := m.remove && !remove // a delete that came during the release
 	m.mu.Unlock()
-	if remove && runErr == nil {
-		// A delete: nothing of the pod stays. Followers have the final status from their
-		// watch streams; the lock goes with this process.
-		if err := errors.Join(os.RemoveAll(m.rec.LogDir()), os.RemoveAll(dir)); err != nil {
+	if (remove || late) && runErr == nil {
+		// Followers have the final status from their watch streams; the lock goes with this
+		// process.
+		if late {
+			logErr = os.RemoveAll(m.rec.LogDir())
+		}
+		if err := errors.Join(logErr, os.RemoveAll(dir)); err != nil {
 			log.Error("remove pod", "err", err)
 		}
 	}
@@ -227,10 +248,11 @@ func (m *monitor) run() error {
 	m.pod.Status.StartTime = &start
 	m.pod.Status.QOSClass = api.GetPodQOS(&m.pod)
 	m.openEphemeralLocked()
+	// The sandbox, the start's critical path, does not wait for the first status write.
+	go m.setupSandbox()
 	m.updateLocked()
 	m.mu.Unlock()
 
-	go m.setupSandbox()
 	go m.configVols.run()
 	defer m.watchLocalStorage()()
 	if d := spec.ActiveDeadlineSeconds; d != nil {
@@ -293,8 +315,13 @@ func (m *monitor) run() error {
 
 func (m *monitor) setupSandbox() {
 	t := time.Now()
-	m.host = readHost() // containers read it after sandboxDone
+	hostRead := make(chan struct{})
+	go func() {
+		m.host = readHost() // containers read it after sandboxDone
+		close(hostRead)
+	}()
 	sb, err := sandbox.Setup(m.rec)
+	<-hostRead
 	m.log.Info("sandbox", "took", time.Since(t), "err", err)
 	m.mu.Lock()
 	m.sb, m.sandboxErr = sb, err
@@ -308,12 +335,15 @@ func (m *monitor) setupSandbox() {
 		for _, w := range sb.Warnings {
 			m.event(nil, api.EventWarning, "DNSConfigForming", w)
 		}
+		// The containers' creation does not wait for the status write; what they report
+		// waits for the lock, so it is written after it.
+		close(m.sandboxDone)
 		m.updateLocked()
 	} else {
 		m.event(nil, api.EventWarning, "FailedCreatePodSandBox", "Failed to create pod sandbox: "+err.Error())
+		close(m.sandboxDone)
 	}
 	m.mu.Unlock()
-	close(m.sandboxDone)
 	if err != nil {
 		m.stop(0, false)
 	}

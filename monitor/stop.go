@@ -28,6 +28,7 @@ func (m *monitor) stop(grace time.Duration, deleting bool) {
 	if deleting {
 		m.markDeletedLocked(grace)
 	}
+	m.releaseNetworkEarlyLocked()
 	m.updateLocked()
 	var kills []func()
 	for _, w := range m.allWorkersLocked() {

@@ -172,9 +172,12 @@ func (w *worker) backOff(finished time.Time) bool {
 // container started (its postStart hook returned) or failed to.
 func (w *worker) runOnce(img *image.Image, attempt int32, first func()) *api.ContainerStateTerminated {
 	m := w.m
-	if !m.waitSandbox() || !m.waitConfigVolumes() {
+	if !m.waitSandbox() || !m.waitConfigVolumes() || !m.instanceBegins() {
 		return nil
 	}
+	ended, created := sync.OnceFunc(m.instanceEnded), sync.OnceFunc(m.instanceCreated)
+	defer ended()
+	defer created()
 	begin := time.Now()
 	inst, err := w.create(img, attempt)
 	// What the kubelet reports as CreateContainerConfigError or CreateContainerError is
@@ -201,6 +204,7 @@ func (w *worker) runOnce(img *image.Image, attempt int32, first func()) *api.Con
 		first()
 		return term
 	}
+	created()
 	w.event(api.EventNormal, "Started", "Started container "+w.c.Name)
 	m.log.Info("started", "container", w.c.Name, "took", time.Since(begin))
 	// The kubelet runs postStart before it reports the container running, and kills it if
@@ -214,6 +218,8 @@ func (w *worker) runOnce(img *image.Image, attempt int32, first func()) *api.Con
 	}
 	w.setRunning(inst, attempt)
 	first()
+	<-inst.Reaped()
+	ended()
 	st := inst.Wait()
 	term := w.exited(inst, st)
 	if err := inst.Delete(); err != nil {

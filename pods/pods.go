@@ -356,18 +356,30 @@ func Delete(cfg state.Config, namespace, name string, grace *int64, wait bool) e
 	return removePod(dir, rec)
 }
 
-// requestStop asks the pod's monitor to stop the pod: on disk first, for a monitor that has
-// not started listening yet (it reads the request before it creates anything), then through
-// its socket, for one that runs.
+// requestStop asks the pod's monitor to stop the pod: through its socket; a monitor that is
+// not listening yet gets the request on disk (it reads it after it starts listening and
+// before it creates anything), and the socket is tried once more for one that started
+// listening meanwhile, so that no request is lost between the two. A running monitor, the
+// common case, is asked with no file written.
 func requestStop(dir string, req state.StopRequest) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	stop := func() error {
+		err := monitorapi.NewClient(dir).Stop(ctx, req.GracePeriodSeconds, req.Remove)
+		if err != nil && !monitorapi.IsKind(err, monitorapi.Unavailable) {
+			return fmt.Errorf("stop pod: %w", err)
+		}
+		return err
+	}
+	err := stop()
+	if err == nil || !monitorapi.IsKind(err, monitorapi.Unavailable) {
+		return err
+	}
 	if err := state.RequestStop(dir, req); err != nil {
 		return fmt.Errorf("request pod stop: %w", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	err := monitorapi.NewClient(dir).Stop(ctx, req.GracePeriodSeconds, req.Remove)
-	if err != nil && !monitorapi.IsKind(err, monitorapi.Unavailable) {
-		return fmt.Errorf("stop pod: %w", err)
+	if err := stop(); err != nil && !monitorapi.IsKind(err, monitorapi.Unavailable) {
+		return err
 	}
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"golang.org/x/sync/errgroup"
 
@@ -166,31 +167,47 @@ func (sb *Sandbox) Spec() ocispec.Sandbox {
 
 // Release releases everything the pod may hold, in reverse order of creation: its container
 // instances, then the sandbox. Each step runs even when an earlier one fails, and none fails
-// on what is already gone.
-func Release(rec *state.Record) error {
-	var errs []error
-	if err := releaseInstances(rec); err != nil {
-		errs = append(errs, err)
+// on what is already gone. The network is independent of the rest and is released beside it:
+// deleting the veth waits for the kernel's RCU grace period (synchronize_net, ~8 ms here),
+// the longest step of a pod's removal.
+func Release(rec *state.Record) error { return release(rec, true) }
+
+// ReleaseAfterNetwork is Release for a pod whose network ReleaseNetwork released already.
+func ReleaseAfterNetwork(rec *state.Record) error { return release(rec, false) }
+
+func release(rec *state.Record, network bool) error {
+	var netErr error
+	netDone := make(chan struct{})
+	go func() {
+		defer close(netDone)
+		if network {
+			netErr = ReleaseNetwork(rec)
+		}
+	}()
+	errs := []error{releaseInstances(rec)}
+	// The reaper's PID file lives in the namespaces' dir, and the reaper in the pod cgroup.
+	errs = append(errs, releaseReaper(rec))
+	var wg sync.WaitGroup
+	var dataErr, nsErr error
+	wg.Go(func() { dataErr = releaseDataDir(rec) })
+	wg.Go(func() { nsErr = releaseNamespaces(rec.NamespacesDir()) })
+	if err := destroyCgroup(rec.CgroupPath()); err != nil {
+		errs = append(errs, fmt.Errorf("pod cgroup: %w", err))
 	}
-	if err := releaseReaper(rec); err != nil {
-		errs = append(errs, err)
-	}
-	if err := releaseDataDir(rec); err != nil {
-		errs = append(errs, err)
-	}
-	if err := releaseNamespaces(rec.NamespacesDir()); err != nil {
-		errs = append(errs, err)
-	}
-	if err := releaseNAT(rec); err != nil {
-		errs = append(errs, err)
-	}
+	wg.Wait()
+	<-netDone
+	return errors.Join(append(errs, dataErr, nsErr, netErr)...)
+}
+
+// ReleaseNetwork releases the pod's network: its host ports, veth, pinned namespace and
+// address. Release does it too; the monitor calls it as soon as no container of a stopping
+// pod runs any more, so that it overlaps the containers' own teardown.
+func ReleaseNetwork(rec *state.Record) error {
+	errs := []error{releaseNAT(rec)}
 	if !rec.Pod.Spec.HostNetwork {
 		if err := netns.Teardown(rec.Config.Network(), rec.SandboxID()); err != nil {
 			errs = append(errs, fmt.Errorf("pod network: %w", err))
 		}
-	}
-	if err := destroyCgroup(rec.CgroupPath()); err != nil {
-		errs = append(errs, fmt.Errorf("pod cgroup: %w", err))
 	}
 	return errors.Join(errs...)
 }
