@@ -561,3 +561,38 @@ func TestReadinessGates(t *testing.T) {
 	}
 	e.deletePod(t, "gates")
 }
+
+// TestPodNetworkIPv4Only: the pod network is IPv4-only, and neither end of a pod's veth takes
+// an IPv6 link-local address (no duplicate address detection, router solicitations or MLD
+// reports for the bridge to flood to every pod), while lo keeps ::1.
+func TestPodNetworkIPv4Only(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	p := newPod("v4", api.RestartPolicyAlways, sh("c", "exec sleep 100000"))
+	p.Spec.TerminationGracePeriodSeconds = int64p(0)
+	if code := e.run(manifest(p), "-d").wait(t, 60*time.Second); code != 0 {
+		t.Fatalf("run -d: exit %d", code)
+	}
+	e.waitRunning(t, "v4", "c")
+	if out, code := e.execIn(t, "v4", "c", "ip", "-6", "addr", "show", "dev", "eth0"); code != 0 || strings.Contains(out, "inet6") {
+		t.Errorf("eth0's IPv6 addresses (exit %d):\n%s", code, out)
+	}
+	if out, code := e.execIn(t, "v4", "c", "ip", "-6", "addr", "show", "dev", "lo"); code != 0 || !strings.Contains(out, "::1/128") {
+		t.Errorf("lo without ::1 (exit %d):\n%s", code, out)
+	}
+	ports := bridgePorts(e.bridge)
+	if len(ports) != 1 {
+		t.Fatalf("bridge ports %q, want the pod's veth", ports)
+	}
+	b, err := os.ReadFile("/proc/net/if_inet6")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if f := strings.Fields(line); len(f) == 6 && f[5] == ports[0] {
+			t.Errorf("the host's veth %s has an IPv6 address: %s", ports[0], line)
+		}
+	}
+	e.deletePod(t, "v4")
+	assertNoLeaks(t, e)
+}
