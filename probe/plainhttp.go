@@ -33,10 +33,9 @@ func (plainHTTP) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	if deadline, ok := ctx.Deadline(); ok {
-		conn.SetDeadline(deadline)
-	}
-	// A cancelled request ends its I/O at once; Client.Timeout cancels the same way.
+	// The request's I/O ends when its context does (Client.Timeout ends it the same way), and
+	// only then: a deadline set on the connection could expire a moment before the context
+	// does, and the probe would report an i/o timeout where the kubelet reports the context's.
 	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
 	res, br, err := exchange(conn, req)
 	if err != nil {
