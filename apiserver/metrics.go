@@ -209,12 +209,8 @@ func monitorRSS(dir string) (int64, bool) {
 	if !state.MonitorAlive(dir) {
 		return 0, false
 	}
-	b, err := os.ReadFile(filepath.Join(dir, state.PIDFile))
+	pid, err := state.MonitorPID(dir)
 	if err != nil {
-		return 0, false
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil || pid <= 0 {
 		return 0, false
 	}
 	statm, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "statm"))

@@ -21,7 +21,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -128,7 +127,7 @@ func Run(dir string, lock *os.File) error {
 		m.closeWatchers()
 	}()
 	m.images = newImages(rec.Config.Root, rec.Config.InsecureRegistries)
-	if err := atomicfile.Write(filepath.Join(dir, state.PIDFile), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+	if err := state.WriteMonitorPID(dir); err != nil {
 		return err
 	}
 

@@ -21,9 +21,8 @@ type probes struct {
 	w    *worker
 	inst *container.Instance
 
-	mu      sync.Mutex
-	stopped bool
-	stopc   chan struct{} // closed by stop
+	stopOnce sync.Once
+	stopc    chan struct{} // closed by stop
 }
 
 // prober is one of the container's probes.
@@ -77,10 +76,8 @@ func (w *worker) prober(k probe.Kind, spec *api.Probe) *prober {
 // start schedules a probe: first when initialDelaySeconds have passed since the container
 // started, then every periodSeconds until the probes stop or the probe is put on hold.
 func (ps *probes) start(p *prober) {
-	ps.mu.Lock()
-	defer ps.mu.Unlock()
-	if ps.stopped {
-		return
+	if ps.isStopped() {
+		return // a probe started after stop would also end at once, on stopc
 	}
 	first := time.Until(ps.inst.State().StartedAt.Add(time.Duration(p.spec.InitialDelaySeconds) * time.Second))
 	period := time.Duration(p.spec.PeriodSeconds) * time.Second
@@ -102,14 +99,7 @@ func (ps *probes) start(p *prober) {
 	}()
 }
 
-func (ps *probes) stop() {
-	ps.mu.Lock()
-	defer ps.mu.Unlock()
-	if !ps.stopped {
-		ps.stopped = true
-		close(ps.stopc)
-	}
-}
+func (ps *probes) stop() { ps.stopOnce.Do(func() { close(ps.stopc) }) }
 
 // onHold reports whether p waits for the next instance (the tracker is reset under m.mu).
 func (ps *probes) onHold(p *prober) bool {
@@ -119,9 +109,12 @@ func (ps *probes) onHold(p *prober) bool {
 }
 
 func (ps *probes) isStopped() bool {
-	ps.mu.Lock()
-	defer ps.mu.Unlock()
-	return ps.stopped
+	select {
+	case <-ps.stopc:
+		return true
+	default:
+		return false
+	}
 }
 
 // run runs a probe once and acts on a settled change of its result (prober.go probe,
@@ -153,7 +146,7 @@ func (ps *probes) run(p *prober) {
 	m.mu.Lock()
 	changed := p.tracker.Observe(res, err)
 	result := p.tracker.Result()
-	if !changed || ps.stopped {
+	if !changed || ps.isStopped() {
 		m.mu.Unlock()
 		return
 	}

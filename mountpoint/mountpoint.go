@@ -17,32 +17,32 @@ import (
 // (unix.MS_SHARED, MS_PRIVATE, MS_SLAVE): bound onto itself if it is not one yet. Cheap
 // when done already, so it can run before every use rather than being cached (the mount
 // may have gone meanwhile). A directory that has mounts below it but is not a mount point
-// is left as it is (binding it would hide them from whoever unmounts them): skipped reports
-// that. Concurrent callers, in goroutines or processes, are serialised on a lock of dir.
-func Ensure(dir string, perm os.FileMode, propagation uintptr) (skipped bool, err error) {
+// is left as it is (binding it would hide them from whoever unmounts them). Concurrent
+// callers, in goroutines or processes, are serialised on a lock of dir.
+func Ensure(dir string, perm os.FileMode, propagation uintptr) error {
 	if err := os.MkdirAll(dir, perm); err != nil {
-		return false, err
+		return err
 	}
 	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return false, err
+		return err
 	}
 	defer unix.Close(fd)
 	// Without the lock two callers could bind the directory onto itself and stack two mounts.
 	if err := unix.Flock(fd, unix.LOCK_EX); err != nil {
-		return false, fmt.Errorf("lock %s: %w", dir, err)
+		return fmt.Errorf("lock %s: %w", dir, err)
 	}
 	err = unix.Mount("", dir, "", propagation, "")
 	if !errors.Is(err, unix.EINVAL) { // EINVAL: not a mount point yet
-		return false, err
+		return err
 	}
 	if busy, err := hasMountsBelow(dir); err != nil || busy {
-		return busy, err
+		return err
 	}
 	if err := unix.Mount(dir, dir, "", unix.MS_BIND, ""); err != nil {
-		return false, fmt.Errorf("bind %s onto itself: %w", dir, err)
+		return fmt.Errorf("bind %s onto itself: %w", dir, err)
 	}
-	return false, unix.Mount("", dir, "", propagation, "")
+	return unix.Mount("", dir, "", propagation, "")
 }
 
 // hasMountsBelow reports whether a mount point lies below dir; it reads the mount table only

@@ -145,7 +145,7 @@ func Setup(cfg Config, id string) (_ *Sandbox, err error) {
 	cfg = cfg.withDefaults()
 	sb := &Sandbox{
 		ID:        id,
-		NetNSPath: filepath.Join(cfg.NetNSDir, id),
+		NetNSPath: PinPath(cfg, id),
 		Prefix:    cfg.Subnet,
 		Gateway:   gateway(cfg.Subnet),
 		HostVeth:  HostVethName(id),
@@ -260,6 +260,11 @@ func configurePod(nl *netlink.Handle, sb *Sandbox) error {
 	return nil
 }
 
+// PinPath is where Setup pins the network namespace of sandbox id.
+func PinPath(cfg Config, id string) string {
+	return filepath.Join(cfg.withDefaults().NetNSDir, id)
+}
+
 // Teardown removes what Setup created for id: the host veth (its peer goes
 // with it), the netns pin and the IP allocation. Each step runs even if an
 // earlier one failed; things already gone are not errors. The bridge stays.
@@ -281,7 +286,7 @@ func Teardown(cfg Config, id string) error {
 		}
 		host.Close()
 	}
-	if err := unpin(filepath.Join(cfg.NetNSDir, id)); err != nil {
+	if err := unpin(PinPath(cfg, id)); err != nil {
 		errs = append(errs, err)
 	}
 	if err := (&ipam{dir: cfg.IPAMDir, subnet: cfg.Subnet}).Release(id); err != nil {

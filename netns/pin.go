@@ -31,7 +31,7 @@ func (p *podNS) close() {
 // mount point (rather than inheriting /run's propagation) makes the
 // behaviour independent of how the host mounted /run.
 func ensurePinDir(dir string) error {
-	if _, err := mountpoint.Ensure(dir, 0o755, unix.MS_SHARED); err != nil {
+	if err := mountpoint.Ensure(dir, 0o755, unix.MS_SHARED); err != nil {
 		return fmt.Errorf("netns: make Config.NetNSDir %s a shared mount: %w", dir, err)
 	}
 	return nil

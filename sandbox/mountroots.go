@@ -26,7 +26,7 @@ func MountRoots(cfg state.Config) []string {
 // binding it would hide them from their own teardown.
 func PrepareMountRoots(cfg state.Config) error {
 	for _, dir := range MountRoots(cfg) {
-		if _, err := mountpoint.Ensure(dir, 0o700, unix.MS_PRIVATE); err != nil {
+		if err := mountpoint.Ensure(dir, 0o700, unix.MS_PRIVATE); err != nil {
 			return fmt.Errorf("prepare mount root %s: %w", dir, err)
 		}
 	}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -148,6 +150,25 @@ func readSmallFile(path string, b []byte) ([]byte, error) {
 		}
 		b = b[:len(b)+n]
 	}
+}
+
+// WriteMonitorPID records the calling process as the pod's monitor; MonitorPID reads it.
+func WriteMonitorPID(dir string) error {
+	return atomicfile.Write(filepath.Join(dir, PIDFile), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644)
+}
+
+// MonitorPID is the pid the pod's monitor recorded (whether it still runs is MonitorAlive's
+// question).
+func MonitorPID(dir string) (int, error) {
+	b, err := os.ReadFile(filepath.Join(dir, PIDFile))
+	if err != nil {
+		return 0, err
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 0 {
+		return 0, fmt.Errorf("read %s: not a pid: %q", filepath.Join(dir, PIDFile), b)
+	}
+	return pid, nil
 }
 
 // TornDown reports whether every host resource of the pod has been released.
