@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/api/validate/content"
@@ -376,7 +377,7 @@ func validateExec(e *ExecAction, fp *field.Path) field.ErrorList {
 	return nil
 }
 
-var httpHeaderNameRE = regexp.MustCompile(`^[-A-Za-z0-9]+$`)
+var httpHeaderNameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[-A-Za-z0-9]+$`) }) // compiled when first used: not in every process's start
 
 func validateHTTPGet(h *HTTPGetAction, fp *field.Path) field.ErrorList {
 	var errs field.ErrorList
@@ -388,7 +389,7 @@ func validateHTTPGet(h *HTTPGetAction, fp *field.Path) field.ErrorList {
 		errs = append(errs, field.NotSupported(fp.Child("scheme"), h.Scheme, []URIScheme{URISchemeHTTP, URISchemeHTTPS}))
 	}
 	for i, hd := range h.HTTPHeaders {
-		if !httpHeaderNameRE.MatchString(hd.Name) {
+		if !httpHeaderNameRE().MatchString(hd.Name) {
 			errs = append(errs, field.Invalid(fp.Child("httpHeaders").Index(i).Child("name"), hd.Name, "name must match regex [-A-Za-z0-9]+"))
 		}
 	}

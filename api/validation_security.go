@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -192,7 +193,7 @@ const (
 	sysctlMaxLength       = 253
 )
 
-var sysctlNameRE = regexp.MustCompile("^" + sysctlContainSlashFmt + "$")
+var sysctlNameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("^" + sysctlContainSlashFmt + "$") }) // compiled when first used: not in every process's start
 
 // validateSysctls is validateSysctls. Whether a sysctl is allowed is the kubelet's
 // admission's business (package sysctl), not the API server's.
@@ -204,8 +205,8 @@ func validateSysctls(sysctls []Sysctl, fp *field.Path) field.ErrorList {
 		switch {
 		case s.Name == "":
 			errs = append(errs, field.Required(np, ""))
-		case len(s.Name) > sysctlMaxLength || !sysctlNameRE.MatchString(s.Name):
-			errs = append(errs, field.Invalid(np, s.Name, fmt.Sprintf("must have at most %d characters and match regex %s", sysctlMaxLength, sysctlNameRE)))
+		case len(s.Name) > sysctlMaxLength || !sysctlNameRE().MatchString(s.Name):
+			errs = append(errs, field.Invalid(np, s.Name, fmt.Sprintf("must have at most %d characters and match regex %s", sysctlMaxLength, sysctlNameRE())))
 		case names[s.Name]:
 			errs = append(errs, field.Duplicate(np, s.Name))
 		}

@@ -9,8 +9,11 @@ import (
 // withResources places the container in its cgroup below the pod's and sets what the
 // kubelet asks of containerd (kuberuntime_container_linux.go generateLinuxContainerResources,
 // applied by containerd's WithResources):
-//   - CPU shares from the request (at least 2), the 100 ms CFS period, and a quota from the
-//     limit when there is one; on cgroup v2 libcontainer converts the shares to a weight;
+//   - CPU shares from the request (at least 2), and a quota over the 100 ms CFS period from
+//     the limit when there is one; on cgroup v2 libcontainer converts the shares to a weight.
+//     The kubelet sends the period also without a quota; a new cgroup has that period
+//     already, and on cgroup v1 each write of cpu.cfs_period_us walks every CPU cgroup on
+//     the host (tg_set_cfs_bandwidth's schedulability check), a cost that grows with the pods;
 //   - the memory limit, with swap off for the container: memory+swap equal to the memory
 //     limit (the kubelet's NoSwap, also containerd's default), and on cgroup v2
 //     memory.swap.max 0, and memory.oom.group so that an OOM kill takes the whole container
@@ -22,15 +25,15 @@ import (
 func withResources(s *specs.Spec, in *Input) error {
 	s.Linux.CgroupsPath = in.Cgroup
 	r := resources.ForContainer(&in.Pod.Spec, in.Container)
-	shares, period := r.CPUShares, r.CPUPeriod
+	shares := r.CPUShares
 	if s.Linux.Resources == nil {
 		s.Linux.Resources = &specs.LinuxResources{}
 	}
 	lr := s.Linux.Resources // a privileged container's device rules are there already
-	lr.CPU = &specs.LinuxCPU{Shares: &shares, Period: &period}
+	lr.CPU = &specs.LinuxCPU{Shares: &shares}
 	if r.CPUQuota != 0 {
-		quota := r.CPUQuota
-		lr.CPU.Quota = &quota
+		quota, period := r.CPUQuota, r.CPUPeriod
+		lr.CPU.Quota, lr.CPU.Period = &quota, &period
 	}
 	if r.MemoryLimit != 0 {
 		limit := r.MemoryLimit

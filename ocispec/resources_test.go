@@ -23,8 +23,8 @@ func TestResources(t *testing.T) {
 		want string // linux.resources as JSON
 		adj  int
 	}{
-		{name: "best effort: minimal shares, no limits", host: v1,
-			want: `{"cpu":{"shares":2,"period":100000}}`, adj: 1000},
+		{name: "best effort: minimal shares, no limits, no CFS period written", host: v1,
+			want: `{"cpu":{"shares":2}}`, adj: 1000},
 		{name: "burstable: shares from the request, quota and memory from the limits, swap off", host: v1,
 			res:  res(api.ResourceList{"cpu": q("500m"), "memory": q("100Mi")}, api.ResourceList{"cpu": q("1"), "memory": q("200Mi")}),
 			want: `{"memory":{"limit":209715200,"swap":209715200},"cpu":{"shares":512,"quota":100000,"period":100000}}`, adj: 900},
@@ -33,10 +33,10 @@ func TestResources(t *testing.T) {
 			want: `{"memory":{"limit":209715200,"swap":209715200},"cpu":{"shares":716,"quota":70000,"period":100000}}`, adj: -997},
 		{name: "no swap controller: no swap limit", host: Host{MemoryCapacity: 1000 << 20, OOMScoreAdjMin: -1000},
 			res:  res(api.ResourceList{"memory": q("64Mi")}, api.ResourceList{"memory": q("64Mi")}),
-			want: `{"memory":{"limit":67108864},"cpu":{"shares":2,"period":100000}}`, adj: 936},
+			want: `{"memory":{"limit":67108864},"cpu":{"shares":2}}`, adj: 936},
 		{name: "cgroup v2: swap.max 0 and oom.group", host: v2,
 			res:  res(api.ResourceList{"memory": q("64Mi")}, api.ResourceList{"memory": q("64Mi")}),
-			want: `{"memory":{"limit":67108864,"swap":67108864},"cpu":{"shares":2,"period":100000},"unified":{"memory.oom.group":"1","memory.swap.max":"0"}}`, adj: 936},
+			want: `{"memory":{"limit":67108864,"swap":67108864},"cpu":{"shares":2},"unified":{"memory.oom.group":"1","memory.swap.max":"0"}}`, adj: 936},
 		{name: "oom_score_adj not below what this process may set", host: Host{MemoryCapacity: 1000 << 20},
 			res:  res(api.ResourceList{"cpu": q("1"), "memory": q("1Gi")}, api.ResourceList{"cpu": q("1"), "memory": q("1Gi")}),
 			want: `{"memory":{"limit":1073741824},"cpu":{"shares":1024,"quota":100000,"period":100000}}`, adj: 0},

@@ -1,7 +1,12 @@
 package sandbox
 
 import (
+	"errors"
 	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/opencontainers/cgroups"
@@ -15,10 +20,13 @@ import (
 // or v2) without moving any process into it, and sets the pod's values on it as the kubelet's
 // pod container manager does (the sums of the containers' requests and limits, see
 // resources.ForPod); containers get cgroups below it.
-func createCgroup(path string, spec *api.PodSpec) error {
+func createCgroup(cgPath string, spec *api.PodSpec) error {
 	res := podResources(resources.ForPod(spec))
-	m, err := manager.New(&cgroups.Cgroup{Path: path, Resources: res})
+	m, err := manager.New(&cgroups.Cgroup{Path: cgPath, Resources: res})
 	if err != nil {
+		return err
+	}
+	if err := cloneCpusetMasks(m, path.Dir(cgPath)); err != nil {
 		return err
 	}
 	if err := m.Apply(-1); err != nil {
@@ -26,6 +34,46 @@ func createCgroup(path string, spec *api.PodSpec) error {
 	}
 	if err := m.Set(res); err != nil {
 		return fmt.Errorf("set pod cgroup resources: %w", err)
+	}
+	return nil
+}
+
+// cloneCpusetMasks has the kernel give every new cgroup below the pods' parent (parent, the
+// parent cgroup of pod's manager m) the CPUs and memory nodes of its own parent: cgroup v1's
+// cgroup.clone_children on the cpuset controller, which new children inherit. Without it,
+// libcontainer copies them into each new cpuset cgroup (a pod's and each container's) by
+// writing cpuset.cpus, and on v1 every such write rebuilds the scheduler's domains, walking
+// every cpuset cgroup on the host (dl_rebuild_rd_accounting, update_domain_attr_tree): a cost
+// per start that grew with the number of pods (README Density). The flag is set once per
+// installation, on its parent cgroup, which libcontainer's manager creates in every hierarchy
+// first; a later start only reads it. Nothing to do on cgroup v2, where a cpuset inherits its
+// parent's effective masks.
+func cloneCpusetMasks(m cgroups.Manager, parent string) error {
+	if cgroups.IsCgroup2UnifiedMode() {
+		return nil
+	}
+	podDir := m.Path("cpuset")
+	if podDir == "" {
+		return nil // no cpuset controller mounted
+	}
+	dir := filepath.Dir(podDir)
+	const flag = "cgroup.clone_children"
+	v, err := cgroups.ReadFile(dir, flag)
+	if err == nil && strings.TrimSpace(v) == "1" {
+		return nil
+	}
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("read %s of cgroup %s: %w", flag, parent, err)
+	}
+	pm, err := manager.New(&cgroups.Cgroup{Path: parent, Resources: &cgroups.Resources{SkipDevices: true}})
+	if err != nil {
+		return fmt.Errorf("create cgroup %s: %w", parent, err)
+	}
+	if err := pm.Apply(-1); err != nil {
+		return fmt.Errorf("create cgroup %s: %w", parent, err)
+	}
+	if err := cgroups.WriteFile(dir, flag, "1"); err != nil {
+		return fmt.Errorf("set %s of cgroup %s: %w", flag, parent, err)
 	}
 	return nil
 }

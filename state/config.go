@@ -10,7 +10,6 @@ import (
 	"maps"
 	"net/netip"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -83,7 +82,21 @@ func DefaultConfig() Config {
 	}
 }
 
-var cgroupParentRE = regexp.MustCompile(`^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$`)
+// isCgroupParent reports whether s is a relative cgroup path: names of letters, digits, "_",
+// "." and "-", joined by "/", none of them "." or "..".
+func isCgroupParent(s string) bool {
+	for part := range strings.SplitSeq(s, "/") {
+		if part == "" || part == "." || part == ".." {
+			return false
+		}
+		for _, c := range part {
+			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '.' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
 
 // Validate checks the configuration, naming the flag of each bad value.
 func (c Config) Validate() error {
@@ -96,8 +109,7 @@ func (c Config) Validate() error {
 	if msgs := validation.IsDNS1123Subdomain(c.ClusterDomain); c.ClusterDomain != "" && len(msgs) > 0 {
 		errs = append(errs, fmt.Errorf("--cluster-domain: %q: %s", c.ClusterDomain, strings.Join(msgs, "; ")))
 	}
-	parts := strings.Split(c.CgroupParent, "/")
-	if !cgroupParentRE.MatchString(c.CgroupParent) || slices.Contains(parts, "..") || slices.Contains(parts, ".") {
+	if !isCgroupParent(c.CgroupParent) {
 		errs = append(errs, fmt.Errorf("--cgroup-parent: must be a relative cgroup path, got %q", c.CgroupParent))
 	}
 	if c.BackoffInitial <= 0 {

@@ -86,3 +86,19 @@ func TestPodKeyRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+func TestIsUID(t *testing.T) {
+	for s, want := range map[string]bool{
+		"23fa2b22-e98d-4e42-89aa-a4f2d2618a99":  true,
+		"23FA2B22-e98d-4e42-89aa-a4f2d2618a99":  false, // Kubernetes' uids are lowercase
+		"23fa2b22e98d-4e42-89aa-a4f2d2618a99-":  false,
+		"23fa2b22-e98d-4e42-89aa-a4f2d2618a9":   false,
+		"23fa2b22-e98d-4e42-89aa-a4f2d2618a99a": false,
+		"23fa2b22-e98d-4e42-89aa-a4f2d2618a9g":  false,
+		"":                                      false,
+	} {
+		if got := IsUID(s); got != want {
+			t.Errorf("IsUID(%q) = %v, want %v", s, got, want)
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // ForbiddenReason is the reason of a pod rejected for its sysctls (allowlist.go).
@@ -92,7 +93,7 @@ const maxLength = 253
 
 const patternFmt = `([a-z0-9]([-_a-z0-9]*[a-z0-9])?[\./])*([a-z0-9][-_a-z0-9]*)?[a-z0-9*]`
 
-var patternRE = regexp.MustCompile("^" + patternFmt + "$")
+var patternRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("^" + patternFmt + "$") }) // compiled when first used: not in every process's start
 
 // Allowlist is the kubelet's patternAllowlist: sysctls and prefixes allowed, each with its
 // namespace.
@@ -107,7 +108,7 @@ type Allowlist struct {
 func NewAllowlist(unsafe []string) (*Allowlist, error) {
 	w := &Allowlist{names: map[string]Namespace{}, prefixes: map[string]Namespace{}}
 	for _, s := range append(slices.Clone(Safe), unsafe...) {
-		if len(s) > maxLength || !patternRE.MatchString(s) {
+		if len(s) > maxLength || !patternRE().MatchString(s) {
 			return nil, fmt.Errorf("sysctl %q must have at most %d characters and match regex %s", s, maxLength, patternFmt)
 		}
 		s = ToDots(s)
