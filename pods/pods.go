@@ -6,7 +6,6 @@ package pods
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -17,6 +16,9 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 
 	"golang.org/x/sys/unix"
 
@@ -269,7 +271,10 @@ func readSummary(dir string, buf []byte) (*api.Pod, []byte, error) {
 		return nil, buf, err
 	}
 	var s podSummary
-	if err := json.Unmarshal(b, &s); err != nil {
+	// go-json-experiment's decoder (encoding/json v2) in one pass, where encoding/json
+	// validates the input and then decodes it: `get pods` on 1,000 pods 25 % faster (README
+	// Density). As lenient as encoding/json, which wrote the file.
+	if err := json.Unmarshal(b, &s, jsontext.AllowInvalidUTF8(true), jsontext.AllowDuplicateNames(true)); err != nil {
 		return nil, b, fmt.Errorf("read %s: %w", filepath.Join(dir, state.StatusFile), err)
 	}
 	p := &api.Pod{APIVersion: "v1", Kind: "Pod", Metadata: s.Metadata, Status: s.Status}
