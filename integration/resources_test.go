@@ -366,6 +366,9 @@ func TestResourceCgroups(t *testing.T) {
 					t.Errorf("container %s oom_score_adj = %d, want %d", name, got, w.adj)
 				}
 			}
+			if !cgroupV2() {
+				checkCpusetCloned(t, pid)
+			}
 			// The pod cgroup's memory+swap is left alone, like the kubelet's.
 			got := readCgroup(t, pid, true)
 			got.memSwap = -1
@@ -374,6 +377,34 @@ func TestResourceCgroups(t *testing.T) {
 			}
 			e.deletePod(t, tt.pod.Metadata.Name)
 		})
+	}
+}
+
+// checkCpusetCloned checks, on cgroup v1, that the kernel gave the cpuset cgroups of the
+// container of pid and of its pod the CPUs and memory nodes of the pods' parent
+// (cgroup.clone_children on it, so libcontainer writes none of them: README Density).
+func checkCpusetCloned(t *testing.T, pid int) {
+	t.Helper()
+	container := cgroupDir(t, pid, "cpuset")
+	pod := filepath.Dir(container)
+	parent := filepath.Dir(pod)
+	read := func(dir, file string) string {
+		b, err := os.ReadFile(filepath.Join(dir, file))
+		if err != nil {
+			t.Fatalf("read cgroup file: %v", err)
+		}
+		return strings.TrimSpace(string(b))
+	}
+	if v := read(parent, "cgroup.clone_children"); v != "1" {
+		t.Errorf("%s/cgroup.clone_children = %q, want 1", parent, v)
+	}
+	for _, f := range []string{"cpuset.cpus", "cpuset.mems"} {
+		want := read(parent, f)
+		for _, d := range []string{pod, container} {
+			if got := read(d, f); got != want || got == "" {
+				t.Errorf("%s/%s = %q, want the parent's %q", d, f, got, want)
+			}
+		}
 	}
 }
 

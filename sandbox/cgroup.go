@@ -1,9 +1,7 @@
 package sandbox
 
 import (
-	"errors"
 	"fmt"
-	"os"
 	"path"
 	"path/filepath"
 	"strings"
@@ -26,9 +24,7 @@ func createCgroup(cgPath string, spec *api.PodSpec) error {
 	if err != nil {
 		return err
 	}
-	if err := cloneCpusetMasks(m, path.Dir(cgPath)); err != nil {
-		return err
-	}
+	cloneCpusetMasks(m, path.Dir(cgPath))
 	if err := m.Apply(-1); err != nil {
 		return err
 	}
@@ -47,35 +43,26 @@ func createCgroup(cgPath string, spec *api.PodSpec) error {
 // per start that grew with the number of pods (README Density). The flag is set once per
 // installation, on its parent cgroup, which libcontainer's manager creates in every hierarchy
 // first; a later start only reads it. Nothing to do on cgroup v2, where a cpuset inherits its
-// parent's effective masks.
-func cloneCpusetMasks(m cgroups.Manager, parent string) error {
+// parent's effective masks. Best effort: where the flag cannot be set, libcontainer copies
+// the masks as before, and the pod's own cgroup creation reports what is wrong.
+func cloneCpusetMasks(m cgroups.Manager, parent string) {
 	if cgroups.IsCgroup2UnifiedMode() {
-		return nil
+		return
 	}
 	podDir := m.Path("cpuset")
 	if podDir == "" {
-		return nil // no cpuset controller mounted
+		return // no cpuset controller mounted
 	}
 	dir := filepath.Dir(podDir)
 	const flag = "cgroup.clone_children"
-	v, err := cgroups.ReadFile(dir, flag)
-	if err == nil && strings.TrimSpace(v) == "1" {
-		return nil
-	}
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("read %s of cgroup %s: %w", flag, parent, err)
+	if v, err := cgroups.ReadFile(dir, flag); err == nil && strings.TrimSpace(v) == "1" {
+		return
 	}
 	pm, err := manager.New(&cgroups.Cgroup{Path: parent, Resources: &cgroups.Resources{SkipDevices: true}})
-	if err != nil {
-		return fmt.Errorf("create cgroup %s: %w", parent, err)
+	if err != nil || pm.Apply(-1) != nil {
+		return
 	}
-	if err := pm.Apply(-1); err != nil {
-		return fmt.Errorf("create cgroup %s: %w", parent, err)
-	}
-	if err := cgroups.WriteFile(dir, flag, "1"); err != nil {
-		return fmt.Errorf("set %s of cgroup %s: %w", flag, parent, err)
-	}
-	return nil
+	_ = cgroups.WriteFile(dir, flag, "1")
 }
 
 // podResources converts the pod's values for libcontainer's manager as the kubelet's
