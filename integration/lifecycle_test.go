@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -401,6 +402,12 @@ func TestGracefulStop(t *testing.T) {
 		r := e.run(manifest(mk("graceful")), "--rm=false")
 		e.waitFor(t, "default", "graceful", running("trapper", "sleeper"), 30*time.Second)
 		r.waitLine(t, "trapper", "ready", 10*time.Second)
+		// Once the pod is created, run goes on as a fresh process of its own (same pid) that
+		// only follows it: what follows (the trapper's output, SIGINT, exit 130, --rm=false)
+		// is that process's doing.
+		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", r.pid())); err != nil || !slices.Contains(strings.Split(string(b), "\x00"), "follow-run") {
+			t.Errorf("run (pid %d) did not re-execute itself as its pod's follower: cmdline %q, %v", r.pid(), b, err)
+		}
 		t0 := time.Now()
 		r.signal(syscall.SIGINT)
 		code := r.wait(t, 30*time.Second)

@@ -40,6 +40,7 @@ type Handle struct {
 	Cfg  state.Config
 	Pod  api.Pod // as recorded, with its uid
 	Dir  string
+	pid  int           // the monitor's, a child of this process
 	done chan struct{} // closed when the monitor exits
 	err  error         // the monitor's exit status
 }
@@ -181,13 +182,42 @@ func Create(cfg state.Config, pod *api.Pod) (*Handle, error) {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("start pod monitor: %w", hostlimit.Files("fork", hostlimit.Processes("fork", err)))
 	}
-	h := &Handle{Cfg: cfg, Pod: p, Dir: dir, done: make(chan struct{})}
+	h := &Handle{Cfg: cfg, Pod: p, Dir: dir, pid: cmd.Process.Pid, done: make(chan struct{})}
 	go func() {
 		h.err = cmd.Wait()
 		close(h.done)
 	}()
 	return h, nil
 }
+
+// Resume is Create's handle in a process that replaced the one that called Create
+// (execve keeps the pid, so the monitor, monitorPID, is still its child): it reads the pod's
+// record from dir and waits for the monitor.
+func Resume(dir string, monitorPID int) (*Handle, error) {
+	rec, err := state.ReadRecord(dir)
+	if err != nil {
+		return nil, err
+	}
+	proc, err := os.FindProcess(monitorPID)
+	if err != nil {
+		return nil, fmt.Errorf("find pod monitor %d: %w", monitorPID, err)
+	}
+	h := &Handle{Cfg: rec.Config, Pod: rec.Pod, Dir: dir, pid: monitorPID, done: make(chan struct{})}
+	go func() {
+		st, err := proc.Wait()
+		switch {
+		case err != nil:
+			h.err = fmt.Errorf("wait for pod monitor %d: %w", monitorPID, err)
+		case !st.Success():
+			h.err = &exec.ExitError{ProcessState: st}
+		}
+		close(h.done)
+	}()
+	return h, nil
+}
+
+// MonitorPID is the pod's monitor, a child of this process.
+func (h *Handle) MonitorPID() int { return h.pid }
 
 func (h *Handle) record() *state.Record { return &state.Record{Config: h.Cfg, Pod: h.Pod} }
 

@@ -113,7 +113,7 @@ func newRootCmd() *cobra.Command {
 	f.IntVar(&g.cfg.MaxPods, "max-pods", d.MaxPods, "pods that may hold resources at once; more are rejected with OutOfpods (the kubelet's flag)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return badInput(err) })
 
-	root.AddCommand(newRunCmd(g), newGetCmd(g), newDescribeCmd(g), newLogsCmd(g), newExecCmd(g), newAttachCmd(g), newDebugCmd(g), newWaitCmd(g), newDeleteCmd(g), newImageCmd(g), newDaemonCmd(g))
+	root.AddCommand(newRunCmd(g), newGetCmd(g), newDescribeCmd(g), newLogsCmd(g), newExecCmd(g), newAttachCmd(g), newDebugCmd(g), newWaitCmd(g), newDeleteCmd(g), newImageCmd(g), newDaemonCmd(g), newFollowRunCmd())
 	return root
 }
 

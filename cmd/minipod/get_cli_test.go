@@ -146,6 +146,8 @@ func TestExecuteExitCodes(t *testing.T) {
 		{name: "run invalid manifest", args: []string{"run", sd, invalid}, want: 2, wantStderr: invalid},
 		{name: "run unparsable manifest", args: []string{"run", sd, garbage}, want: 2, wantStderr: garbage},
 		{name: "run with relative state dir", args: []string{"run", "--state-dir=rel", invalid}, want: 2, wantStderr: "--state-dir"},
+		{name: "follow-run with a bad pid", args: []string{"follow-run", empty, "0"}, want: 2, wantStderr: "monitor pid"},
+		{name: "follow-run of no pod", args: []string{"follow-run", empty, "1"}, want: 1, wantStderr: "record"},
 		{name: "bad subnet", args: []string{"get", "pods", sd, "--subnet=bogus"}, want: 2, wantStderr: "--subnet"},
 		{name: "bad back-off", args: []string{"get", "pods", sd, "--backoff-initial=0s"}, want: 2, wantStderr: "--backoff-initial"},
 		{name: "bad cgroup parent", args: []string{"get", "pods", sd, "--cgroup-parent=/abs"}, want: 2, wantStderr: "--cgroup-parent"},

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -119,6 +120,71 @@ func runPod(cfg state.Config, pod *api.Pod, rm bool) error {
 	if err != nil {
 		return &exitError{exitFailed, err}
 	}
+	if attachTarget(pod) == nil {
+		reexecFollower(h, rm, sigc) // returns only if it could not
+	}
+	return followRun(cfg, h, pod, rm, sigc)
+}
+
+// followRunCmd is the hidden command a foreground run re-executes itself as once its pod is
+// created (reexecFollower).
+const followRunCmd = "follow-run"
+
+// reexecFollower replaces this process, once the pod's monitor is started, by a fresh one of
+// the same program that only follows the pod (newFollowRunCmd): same pid, terminal and exit
+// status, and the monitor stays its child. A foreground run mostly idles for as long as its
+// pod runs, and what parsing and creating the pod left in its heap (long-lived objects among
+// the garbage, which a collection cannot give back) would stay with it: the fresh process
+// holds 0.45 MB less (README Performance). It returns, and the caller follows in this
+// process, when a signal has arrived already, the monitor has ended already (the new process
+// could not wait for it), or exec fails. The monitor takes milliseconds to start, so nothing
+// reaps it between the check and the exec.
+func reexecFollower(h *pods.Handle, rm bool, sigc chan os.Signal) {
+	select {
+	case s := <-sigc:
+		sigc <- s // for the caller's handler
+		return
+	case <-h.Done():
+		return
+	default:
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return
+	}
+	args := []string{os.Args[0], followRunCmd, "--rm=" + strconv.FormatBool(rm), h.Dir, strconv.Itoa(h.MonitorPID())}
+	unix.Exec(self, args, os.Environ())
+}
+
+// newFollowRunCmd is the follower of a foreground run (reexecFollower).
+func newFollowRunCmd() *cobra.Command {
+	var rm bool
+	cmd := &cobra.Command{
+		Use:    followRunCmd + " POD-DIR MONITOR-PID",
+		Short:  "Follow a pod that run created (run re-executes itself as this)",
+		Hidden: true,
+		Args:   cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			sigc := make(chan os.Signal, 2)
+			signal.Notify(sigc, unix.SIGINT, unix.SIGTERM)
+			pid, err := strconv.Atoi(args[1])
+			if err != nil || pid <= 0 {
+				return badInput(fmt.Errorf("%s: monitor pid: want a positive number, got %q", followRunCmd, args[1]))
+			}
+			h, err := pods.Resume(args[0], pid)
+			if err != nil {
+				return &exitError{exitFailed, err}
+			}
+			return followRun(h.Cfg, h, &h.Pod, rm, sigc)
+		},
+	}
+	cmd.Flags().BoolVar(&rm, "rm", true, "remove the pod's status and logs when it ends")
+	return cmd
+}
+
+// followRun shows the pod created as h until it ends, stops it on SIGINT or SIGTERM (sigc),
+// and returns run's outcome.
+func followRun(cfg state.Config, h *pods.Handle, pod *api.Pod, rm bool, sigc chan os.Signal) error {
 	var interrupted bool
 	var mu sync.Mutex
 	go func() {
