@@ -135,7 +135,7 @@ const followRunCmd = "follow-run"
 // status, and the monitor stays its child. A foreground run mostly idles for as long as its
 // pod runs, and what parsing and creating the pod left in its heap (long-lived objects among
 // the garbage, which a collection cannot give back) would stay with it: the fresh process
-// holds 0.45 MB less (README Performance). It returns, and the caller follows in this
+// holds 0.2 to 0.45 MB less (README Performance). It returns, and the caller follows in this
 // process, when a signal has arrived already, the monitor has ended already (the new process
 // could not wait for it), or exec fails. The monitor takes milliseconds to start, so nothing
 // reaps it between the check and the exec.
