@@ -19,7 +19,6 @@ import (
 
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
-
 	"golang.org/x/sys/unix"
 
 	"github.com/minipod/minipod/api"
