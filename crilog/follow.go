@@ -509,10 +509,17 @@ type lineReader struct {
 
 func newLineReader(r io.Reader) *lineReader { return &lineReader{r: r} }
 
+// readChunk is what a lineReader reads at once.
+const readChunk = 64 << 10
+
+// readBuffers holds the buffers of lineReaders that have read everything there was: a
+// follower mostly waits (a foreground run follows every container of its pod for as long as
+// it runs), and then holds no buffer.
+var readBuffers = sync.Pool{New: func() any { return new([readChunk]byte) }}
+
 // next returns the next complete line without its '\n', valid until the next call, or
 // ok == false if no complete line is available now.
 func (l *lineReader) next() (line []byte, ok bool, err error) {
-	const chunk = 64 << 10
 	for {
 		if i := bytes.IndexByte(l.buf[l.pos:], '\n'); i >= 0 {
 			line = l.buf[l.pos : l.pos+i]
@@ -529,8 +536,11 @@ func (l *lineReader) next() (line []byte, ok bool, err error) {
 		}
 		n := copy(l.buf, l.buf[l.pos:])
 		l.buf, l.pos = l.buf[:n], 0
-		if cap(l.buf)-n < chunk {
-			l.buf = slices.Grow(l.buf, chunk)
+		switch {
+		case l.buf == nil:
+			l.buf = readBuffers.Get().(*[readChunk]byte)[:0]
+		case cap(l.buf)-n < readChunk:
+			l.buf = slices.Grow(l.buf, readChunk)
 		}
 		m, err := l.r.Read(l.buf[n:cap(l.buf)])
 		l.buf = l.buf[:n+m]
@@ -538,6 +548,14 @@ func (l *lineReader) next() (line []byte, ok bool, err error) {
 			return nil, false, err
 		}
 		if m == 0 {
+			if n == 0 {
+				// Nothing unread: no buffer until there is more to read (one grown for a
+				// long line is left to the collector).
+				if cap(l.buf) == readChunk {
+					readBuffers.Put((*[readChunk]byte)(l.buf[:readChunk]))
+				}
+				l.buf = nil
+			}
 			return nil, false, nil
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -456,5 +457,47 @@ func TestSameContent(t *testing.T) {
 		if got, err := sameContent(c.gz, f); got != c.want || err != nil {
 			t.Errorf("sameContent(%s) = %v, %v", filepath.Base(c.gz), got, err)
 		}
+	}
+}
+
+// pieces yields its chunks one Read at a time, then nothing (a file not written further yet).
+type pieces struct{ chunks []string }
+
+func (p *pieces) Read(b []byte) (int, error) {
+	if len(p.chunks) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(b, p.chunks[0])
+	p.chunks = p.chunks[1:]
+	return n, nil
+}
+
+// A line reader that has read everything holds no buffer; one with a line still partly
+// written keeps it, and the line comes whole once its end arrives.
+func TestLineReaderGivesBackItsBuffer(t *testing.T) {
+	src := &pieces{chunks: []string{"one\ntw"}}
+	l := newLineReader(src)
+	if line, ok, err := l.next(); err != nil || !ok || string(line) != "one" {
+		t.Fatalf("first line = %q, %v, %v; want one", line, ok, err)
+	}
+	if _, ok, err := l.next(); ok || err != nil {
+		t.Fatalf("a partial line was returned (%v, %v)", ok, err)
+	}
+	if l.buf == nil {
+		t.Fatal("the partial line's buffer was given back")
+	}
+	src.chunks = []string{"o\n"}
+	if line, ok, err := l.next(); err != nil || !ok || string(line) != "two" {
+		t.Fatalf("second line = %q, %v, %v; want two", line, ok, err)
+	}
+	if _, ok, err := l.next(); ok || err != nil {
+		t.Fatalf("a line after the end (%v, %v)", ok, err)
+	}
+	if l.buf != nil {
+		t.Fatalf("an idle reader holds a %d-byte buffer", cap(l.buf))
+	}
+	src.chunks = []string{"three\n"}
+	if line, ok, err := l.next(); err != nil || !ok || string(line) != "three" {
+		t.Fatalf("third line = %q, %v, %v; want three", line, ok, err)
 	}
 }
