@@ -500,3 +500,30 @@ func TestCLIAttachQuietBeforeExit(t *testing.T) {
 	e.exec("delete", "pod", "quiet")
 	assertNoLeaks(t, e)
 }
+
+// A creator killed between making a pod's directory and writing its status (a daemon's
+// SIGKILL) leaves a directory nobody holds: a later create of the same name replaces it
+// instead of answering "already exists" for a pod that cannot be found. A pod that exists
+// (here, one that ran to completion) still refuses the name.
+func TestCreateOverAbandonedPod(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	dir := e.podDir("default", "left")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "monitor.lock"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := newPod("left", api.RestartPolicyNever, sh("c", "exit 0"))
+	if r := e.run(manifest(p), "--rm=false"); r.wait(t, 30*time.Second) != 0 {
+		t.Fatalf("run over an abandoned pod directory failed:\n%s", r.stderr())
+	}
+	if st := e.status("default", "left"); st == nil || st.Status.Phase != api.PodSucceeded {
+		t.Fatalf("pod after run over an abandoned directory: %+v", st)
+	}
+	r := e.run(manifest(p))
+	if code := r.wait(t, 30*time.Second); code == 0 || !strings.Contains(r.stderr(), "already exists") {
+		t.Fatalf("run of an existing pod's name: exit %d, stderr %q", code, r.stderr())
+	}
+}

@@ -118,7 +118,11 @@ func Create(cfg state.Config, pod *api.Pod) (*Handle, error) {
 	if rejection != nil {
 		p.Status = rejectedStatus(&p, rejection)
 	}
-	if err := os.Mkdir(dir, 0o700); err != nil {
+	err = os.Mkdir(dir, 0o700)
+	if errors.Is(err, os.ErrExist) && removeAbandoned(dir) {
+		err = os.Mkdir(dir, 0o700)
+	}
+	if err != nil {
 		if errors.Is(err, os.ErrExist) {
 			return nil, fmt.Errorf("pod %s/%s: %w (remove it with: minipod delete pod %s -n %s)",
 				p.Metadata.Namespace, p.Metadata.Name, ErrPodExists, p.Metadata.Name, p.Metadata.Namespace)
@@ -187,6 +191,20 @@ func Create(cfg state.Config, pod *api.Pod) (*Handle, error) {
 		close(h.done)
 	}()
 	return h, nil
+}
+
+// removeAbandoned removes the directory of a pod whose creation never finished, and says
+// whether it did: no process holds the pod's lock (its creator takes it right after making
+// the directory and holds it until the monitor inherits it) and it has no status (written
+// before the creator lets go of admission). That is what a creator killed midway leaves (a
+// daemon's SIGKILL); kept, it would answer every later create of the name with "already
+// exists" while no pod of that name can be found. The caller holds the admission lock,
+// which a creator holds from before making the directory until the status is written.
+func removeAbandoned(dir string) bool {
+	if state.MonitorAlive(dir) || exists(filepath.Join(dir, state.StatusFile)) {
+		return false
+	}
+	return os.RemoveAll(dir) == nil
 }
 
 // Resume is Create's handle in a process that replaced the one that called Create
